@@ -1,0 +1,165 @@
+# libmembarrier: GNU make, outputs under $(BUILD) (build/ by default).
+#
+#   make              library (.so, .a), tool, tests
+#   make run          build, then run the tool's main job
+#   make check        build, then run every test (TAP, summarised by prove)
+#   make check-asan   the same under AddressSanitizer + UBSan
+#   make bench        benchmarks (key=value lines, ratios)
+#   make install      PREFIX=/usr/local DESTDIR=
+#
+# Variables: CC, CFLAGS (optimisation/debug), BUILD, PREFIX, DESTDIR.
+
+VERSION   := 0.1.0
+SOVERSION := 0
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR     ?= $(PREFIX)/share/man
+
+BUILD ?= build
+CFLAGS ?= -O2 -g
+
+ARCH := $(firstword $(subst -, ,$(shell $(CC) -dumpmachine)))
+ifeq ($(filter x86_64 aarch64,$(ARCH)),)
+$(error libmembarrier supports x86_64 and aarch64; $(CC) targets '$(ARCH)')
+endif
+
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wpointer-arith -Wvla
+ifeq ($(SAN),1)
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+endif
+
+CPPFLAGS_ALL := -D_GNU_SOURCE -Iinclude -DMEMBARRIER_VERSION='"$(VERSION)"'
+CFLAGS_ALL := -std=gnu11 $(WARNINGS) -fvisibility=hidden -fPIC $(SAN_FLAGS) \
+	$(CFLAGS)
+LDFLAGS_ALL := $(SAN_FLAGS) $(LDFLAGS)
+LDLIBS_ALL := -lpthread $(LDLIBS)
+RPATH := -Wl,-rpath,'$$ORIGIN/../lib'
+
+LIB_SONAME := libmembarrier.so.$(SOVERSION)
+LIB_SO     := $(BUILD)/lib/libmembarrier.so
+LIB_A      := $(BUILD)/lib/libmembarrier.a
+TOOL       := $(BUILD)/bin/membarrier
+
+LIB_SRCS  := $(wildcard src/*.c)
+LIB_OBJS  := $(LIB_SRCS:src/%.c=$(BUILD)/obj/lib/%.o)
+TOOL_SRCS := $(wildcard tools/*.c) $(wildcard bench/*.c)
+TOOL_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TOOL_SRCS))
+HEADERS   := $(wildcard include/*.h include/membarrier/*.h \
+	include/membarrier/arch/*.h src/*.h tools/*.h tests/*.h)
+
+# Tests: tests/t-*.c are TAP programs; tests/t-*.sh TAP scripts.
+TEST_C     := $(wildcard tests/t-*.c)
+TEST_BINS  := $(TEST_C:tests/%.c=$(BUILD)/tests/%)
+TEST_SH    := $(wildcard tests/t-*.sh)
+TEST_AUX   := $(BUILD)/tests/seqrun-lib $(BUILD)/tests/seqrun-raw
+
+.PHONY: all lib tool tests run check check-asan check-clang bench install \
+	uninstall clean
+.DELETE_ON_ERROR:
+
+all: lib tool tests
+
+lib: $(LIB_SO) $(LIB_A)
+
+tool: $(TOOL)
+
+tests: $(TEST_BINS) $(TEST_AUX)
+
+$(BUILD)/obj/lib/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
+
+$(BUILD)/obj/%.o: %.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
+
+$(LIB_SO).$(VERSION): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) -shared -Wl,-soname,$(LIB_SONAME) -Wl,-z,defs $(LDFLAGS_ALL) \
+		-o $@ $^ $(LDLIBS_ALL)
+
+$(LIB_SO): $(LIB_SO).$(VERSION)
+	ln -sf libmembarrier.so.$(VERSION) $(BUILD)/lib/$(LIB_SONAME)
+	ln -sf $(LIB_SONAME) $@
+
+$(LIB_A): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(TOOL): $(TOOL_OBJS) $(LIB_SO)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS_ALL) $(RPATH) -o $@ $(TOOL_OBJS) \
+		-L$(BUILD)/lib -lmembarrier $(LDLIBS_ALL)
+
+$(BUILD)/tests/t-%: tests/t-%.c $(HEADERS) $(LIB_SO)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(RPATH) -o $@ $< \
+		-L$(BUILD)/lib -lmembarrier $(LDLIBS_ALL)
+
+# The sequence runner, twice: through the library, and on the raw system
+# call without the library (the differential oracle).
+$(BUILD)/tests/seqrun-lib: tests/seqrun.c $(HEADERS) $(LIB_SO)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(RPATH) -o $@ $< \
+		-L$(BUILD)/lib -lmembarrier $(LDLIBS_ALL)
+
+$(BUILD)/tests/seqrun-raw: tests/seqrun.c $(HEADERS)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS_ALL) -DSEQRUN_RAW $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< \
+		$(LDLIBS_ALL)
+
+run: all
+	$(TOOL) status
+
+check: check-tests check-clang
+
+# Warning-free under clang too: build everything, run nothing.
+check-clang:
+ifneq ($(CC),clang)
+	@if command -v clang >/dev/null; then \
+		$(MAKE) --no-print-directory CC=clang BUILD=$(BUILD)/clang all; \
+	else echo "check-clang: clang not installed, skipped"; fi
+endif
+
+check-asan:
+	$(MAKE) --no-print-directory SAN=1 BUILD=$(BUILD)/asan check-tests
+
+# Tests of the current BUILD, without the clang pass.
+.PHONY: check-tests
+check-tests: all
+	BUILD=$(BUILD) prove --exec '' $(TEST_BINS) $(TEST_SH)
+
+bench: all
+	$(TOOL) bench core
+
+install: lib tool
+	install -d $(DESTDIR)$(INCLUDEDIR)/membarrier/arch \
+		$(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(BINDIR)
+	install -m 644 include/membarrier.h $(DESTDIR)$(INCLUDEDIR)/
+	install -m 644 include/membarrier/*.h $(DESTDIR)$(INCLUDEDIR)/membarrier/
+	install -m 644 include/membarrier/arch/*.h \
+		$(DESTDIR)$(INCLUDEDIR)/membarrier/arch/
+	install -m 755 $(LIB_SO).$(VERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf libmembarrier.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
+	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libmembarrier.so
+	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
+		libmembarrier.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/libmembarrier.pc
+	install -m 755 $(TOOL) $(DESTDIR)$(BINDIR)/
+
+uninstall:
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/membarrier
+	rm -f $(DESTDIR)$(INCLUDEDIR)/membarrier.h \
+		$(DESTDIR)$(LIBDIR)/libmembarrier.* \
+		$(DESTDIR)$(LIBDIR)/pkgconfig/libmembarrier.pc \
+		$(DESTDIR)$(BINDIR)/membarrier
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libmembarrier: aarch64. Include <membarrier/arch.h>, not this file.
+ */
+#ifndef MEMBARRIER_ARCH_AARCH64_H
+#define MEMBARRIER_ARCH_AARCH64_H
+
+#ifndef MEMBARRIER_ARCH_H
+#error "include <membarrier/arch.h> instead"
+#endif
+
+#define MEMBARRIER_ARCH_NAME		"aarch64"
+#define MEMBARRIER_ARCH_NR_membarrier	283
+
+/* smp_mb(): orders every earlier access with every later one. */
+static inline void membarrier_arch_mb(void)
+{
+	__asm__ __volatile__("dmb ish" ::: "memory");
+}
+
+static inline void membarrier_arch_relax(void)
+{
+	__asm__ __volatile__("yield" ::: "memory");
+}
+
+/* Context synchronization event: later instructions are fetched anew. */
+static inline void membarrier_arch_sync_core(void)
+{
+	__asm__ __volatile__("isb" ::: "memory");
+}
+
+/* Virtual counter: a constant-rate clock common to every CPU. */
+static inline unsigned long long membarrier_arch_cycles(void)
+{
+	unsigned long long v;
+
+	__asm__ __volatile__("isb; mrs %0, cntvct_el0" : "=r"(v) :: "memory");
+	return v;
+}
+
+static inline long membarrier_arch_syscall3(long nr, long a, long b, long c)
+{
+	register long x8 __asm__("x8") = nr;
+	register long x0 __asm__("x0") = a;
+	register long x1 __asm__("x1") = b;
+	register long x2 __asm__("x2") = c;
+
+	__asm__ __volatile__("svc #0"
+			     : "+r"(x0)
+			     : "r"(x8), "r"(x1), "r"(x2)
+			     : "memory");
+	return x0;
+}
+
+#endif /* MEMBARRIER_ARCH_AARCH64_H */

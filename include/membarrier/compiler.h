@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libmembarrier: compiler helpers shared by every public header.
+ */
+#ifndef MEMBARRIER_COMPILER_H
+#define MEMBARRIER_COMPILER_H
+
+#if !defined(__GNUC__)
+#error "libmembarrier needs GCC or Clang (GNU C extensions, inline assembly)"
+#endif
+
+/* Symbols the shared library exports; everything else is hidden. */
+#define MEMBARRIER_API __attribute__((visibility("default")))
+
+#define membarrier_likely(x)	__builtin_expect(!!(x), 1)
+#define membarrier_unlikely(x)	__builtin_expect(!!(x), 0)
+
+/*
+ * Compiler barrier: the "barrier()" of the ordering table. It orders
+ * nothing in hardware; it keeps the compiler from moving memory accesses
+ * across it, so that what the CPU executes is in program order.
+ */
+#define membarrier_compiler_barrier() __asm__ __volatile__("" ::: "memory")
+
+/* Single-copy-atomic access that the compiler may neither fuse nor tear. */
+#define MEMBARRIER_LOAD_SHARED(x)	(*(__volatile__ __typeof__(x) *)&(x))
+#define MEMBARRIER_STORE_SHARED(x, v)	\
+	do { *(__volatile__ __typeof__(x) *)&(x) = (v); } while (0)
+
+#endif /* MEMBARRIER_COMPILER_H */

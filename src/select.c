@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Backend selection, once per process, when the library loads.
+ *
+ * Per command: the kernel where it serves the command, otherwise nothing
+ * (the call then fails as the kernel fails). MEMBARRIER_BACKEND=kernel
+ * asks for exactly that; MEMBARRIER_BACKEND=auto (or unset) is the default.
+ *
+ * Then, following the advice of the membarrier maintainers (seed 002):
+ * the expedited commands the library's services need are registered now,
+ * while the process is most likely still single-threaded (the kernel's
+ * cheap path), and the result is remembered. These registrations are the
+ * library's own: the program's registration record (state.c) stays empty
+ * until the program registers. MEMBARRIER_REGISTER_AT_LOAD=0 turns this
+ * off; services then register on first use.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct mbi_config mbi_config;
+unsigned int mbi_service_regs;
+
+static enum mbi_mode parse_mode(void)
+{
+	const char *s = secure_getenv("MEMBARRIER_BACKEND");
+
+	if (!s || !*s || !strcmp(s, "auto"))
+		return MBI_MODE_AUTO;
+	if (!strcmp(s, "kernel"))
+		return MBI_MODE_KERNEL;
+	fprintf(stderr, "libmembarrier: MEMBARRIER_BACKEND=%s is not one of "
+		"auto, kernel; using auto\n", s);
+	return MBI_MODE_AUTO;
+}
+
+static int kernel_serves(int kernel_query, int cmd)
+{
+	if (kernel_query < 0)
+		return 0;
+	return cmd == MEMBARRIER_CMD_QUERY || (kernel_query & cmd);
+}
+
+static void select_backends(struct mbi_config *c)
+{
+	int blocked = c->kernel_query < 0 ? -c->kernel_query : 0;
+
+	c->query_mask = 0;
+	for (int idx = 0; idx < MEMBARRIER_NR_CMDS; idx++) {
+		int cmd = mbi_cmd_of_index(idx);
+
+		if (kernel_serves(c->kernel_query, cmd)) {
+			c->backend[idx] = MEMBARRIER_BACKEND_KERNEL;
+			c->query_mask |= cmd;
+		} else {
+			c->backend[idx] = MEMBARRIER_BACKEND_NONE;
+			/* A blocked call fails whole; a missing command is EINVAL. */
+			c->unserved_errno[idx] = blocked ? blocked : EINVAL;
+		}
+	}
+	for (int cmd = 1; cmd < MBI_FAST_SIZE; cmd <<= 1) {
+		int barrier = !mbi_registration_of(cmd);
+
+		if (barrier && c->backend[mbi_cmd_index(cmd)] ==
+			       MEMBARRIER_BACKEND_KERNEL)
+			c->fast[cmd] = MBI_FAST_KERNEL | mbi_ready_bit_for(cmd);
+	}
+	/* Where nothing serves even QUERY, bad arguments fail as the call does. */
+	c->invalid_errno = c->backend[0] == MEMBARRIER_BACKEND_NONE && blocked ?
+			   blocked : EINVAL;
+}
+
+static int register_at_load_enabled(void)
+{
+	const char *s = secure_getenv("MEMBARRIER_REGISTER_AT_LOAD");
+
+	return !s || strcmp(s, "0") != 0;
+}
+
+static void register_services(void)
+{
+	static const int cmds[] = {
+		MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+		MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE,
+		MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ,
+	};
+
+	for (unsigned int i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		mbi_service_register(cmds[i]);
+}
+
+static void init_once(void)
+{
+	struct mbi_config *c = &mbi_config;
+
+	c->mode = parse_mode();
+	c->kernel_query = mbi_kernel_probe();
+	select_backends(c);
+	/* Release pairs with the acquire in mbi_get_config(). */
+	__atomic_store_n(&c->initialized, 1, __ATOMIC_RELEASE);
+	if (register_at_load_enabled())
+		register_services();
+}
+
+void mbi_init_slow(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, init_once);
+}
+
+/* Runs at load (dlopen or program start), before main() in the latter. */
+__attribute__((constructor)) static void mbi_load(void)
+{
+	mbi_get_config();
+}

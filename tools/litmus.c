@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: MIT
+/*
+ * membarrier litmus: the ordering table, tested on this machine.
+ *
+ * Two threads on two CPUs run a litmus test many times. One, the caller,
+ * issues a fence F0; the other, the target, a fence F1. The kernel's
+ * comment in kernel/sched/membarrier.c draws two scenarios; both are
+ * posed here in shapes whose forbidden outcome x86-TSO (and arm64) can
+ * produce when the fences are mere compiler barriers, so that every run
+ * shows the test would see the violation it rules out.
+ *
+ * Scenario A, store buffering (the caller stores before the call; the
+ * target's accesses after the IPI must see it):
+ *
+ *   caller (CPU0)           target (CPU1)
+ *   x = 1                   y = 1
+ *   F0                      F1
+ *   r0 = y                  r1 = x
+ *
+ *   forbidden: r0 == 0 && r1 == 0
+ *
+ * Scenario B, the "R" shape (the target stores before the IPI; the
+ * caller's loads after the call must see it):
+ *
+ *   caller (CPU0)           target (CPU1)
+ *   y = 2                   x = 1
+ *   F0                      F1
+ *   r0 = x                  y = 1
+ *
+ *   forbidden: y == 2 (finally) && r0 == 0
+ *
+ * In B, y == 2 means the target's store to y was ordered before the
+ * caller's; then the target's earlier x = 1 must be visible to the
+ * caller's load after F0. With F0 = membarrier() and F1 = barrier() both
+ * outcomes are forbidden; with barrier() on both sides both are allowed
+ * and observable (the control).
+ *
+ * Timing: the caller publishes a start time on a shared counter
+ * (membarrier_arch_cycles()); both threads spin to it, then each waits a
+ * random extra delay. The target's delay spans twice the caller's fence
+ * cost, so that its accesses land before, during and after the call.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <membarrier.h>
+#include <membarrier/arch.h>
+
+#include "tool.h"
+
+enum fence { FENCE_BARRIER, FENCE_MB, FENCE_MEMBARRIER, NR_FENCES };
+
+static const char *const fence_names[NR_FENCES] = {
+	"barrier", "smp_mb", "membarrier",
+};
+
+/* Each variable on its own cache line. */
+struct litmus_mem {
+	_Alignas(64) int x;
+	_Alignas(64) int y;
+	_Alignas(64) int r0;
+	_Alignas(64) int r1;
+	_Alignas(64) unsigned long round;	/* caller -> target */
+	unsigned long long start;		/* cycles, for this round */
+	_Alignas(64) unsigned long done;	/* target -> caller */
+	_Alignas(64) int error;			/* a fence failed: errno */
+};
+
+struct litmus_shape {
+	const char *name;
+	const char *shape;
+	void (*caller)(struct litmus_mem *m, enum fence f);
+	void (*target)(struct litmus_mem *m, enum fence f);
+	int (*outcome)(const struct litmus_mem *m);	/* 0..3 */
+	int forbidden;					/* outcome index */
+	const char *outcome_names[4];
+};
+
+struct litmus_cell {
+	const struct litmus_shape *shape;
+	enum fence caller_fence, target_fence;
+	unsigned long iterations;
+	unsigned long long caller_jitter, target_jitter;	/* cycles */
+	struct litmus_mem *mem;
+	unsigned long counts[4];
+	int cpus[2];
+};
+
+static void fence(struct litmus_mem *m, enum fence f)
+{
+	switch (f) {
+	case FENCE_BARRIER:
+		membarrier_compiler_barrier();
+		break;
+	case FENCE_MB:
+		membarrier_arch_mb();
+		break;
+	case FENCE_MEMBARRIER:
+		if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0))
+			MEMBARRIER_STORE_SHARED(m->error, errno);
+		break;
+	default:
+		break;
+	}
+}
+
+static void sb_caller(struct litmus_mem *m, enum fence f)
+{
+	MEMBARRIER_STORE_SHARED(m->x, 1);
+	fence(m, f);
+	m->r0 = MEMBARRIER_LOAD_SHARED(m->y);
+}
+
+static void sb_target(struct litmus_mem *m, enum fence f)
+{
+	MEMBARRIER_STORE_SHARED(m->y, 1);
+	fence(m, f);
+	m->r1 = MEMBARRIER_LOAD_SHARED(m->x);
+}
+
+static int sb_outcome(const struct litmus_mem *m)
+{
+	return m->r0 << 1 | m->r1;
+}
+
+static void r_caller(struct litmus_mem *m, enum fence f)
+{
+	MEMBARRIER_STORE_SHARED(m->y, 2);
+	fence(m, f);
+	m->r0 = MEMBARRIER_LOAD_SHARED(m->x);
+}
+
+static void r_target(struct litmus_mem *m, enum fence f)
+{
+	MEMBARRIER_STORE_SHARED(m->x, 1);
+	fence(m, f);
+	MEMBARRIER_STORE_SHARED(m->y, 1);
+}
+
+static int r_outcome(const struct litmus_mem *m)
+{
+	return (m->y == 2) << 1 | m->r0;
+}
+
+static const struct litmus_shape shapes[] = {
+	{ "A", "SB", sb_caller, sb_target, sb_outcome, 0,
+	  { "r0=0,r1=0", "r0=0,r1=1", "r0=1,r1=0", "r0=1,r1=1" } },
+	{ "B", "R", r_caller, r_target, r_outcome, 2,
+	  { "y=1,r0=0", "y=1,r0=1", "y=2,r0=0", "y=2,r0=1" } },
+};
+
+#define NR_SHAPES (sizeof(shapes) / sizeof(shapes[0]))
+
+static unsigned long long xorshift(unsigned long long *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+static void wait_until(unsigned long long t)
+{
+	while (membarrier_arch_cycles() < t)
+		membarrier_arch_relax();
+}
+
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+static void *target_thread(void *arg)
+{
+	struct litmus_cell *c = arg;
+	struct litmus_mem *m = c->mem;
+	unsigned long long seed = 0x9e3779b97f4a7c15ull;
+
+	pin(c->cpus[1]);
+	for (unsigned long n = 1; n <= c->iterations; n++) {
+		/* Acquire pairs with the caller's release of round n. */
+		while (__atomic_load_n(&m->round, __ATOMIC_ACQUIRE) != n)
+			membarrier_arch_relax();
+		wait_until(m->start + xorshift(&seed) % c->target_jitter);
+		c->shape->target(m, c->target_fence);
+		/* Release pairs with the caller's acquire of done. */
+		__atomic_store_n(&m->done, n, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+/* Time the caller's fence, in cycles (median of a few). */
+static unsigned long long fence_cost(struct litmus_mem *m, enum fence f)
+{
+	unsigned long long best = ~0ull;
+
+	for (int i = 0; i < 64; i++) {
+		unsigned long long t = membarrier_arch_cycles();
+
+		fence(m, f);
+		t = membarrier_arch_cycles() - t;
+		if (t < best)
+			best = t;
+	}
+	return best;
+}
+
+/* Head start for the target to see the new round before the start time. */
+#define LITMUS_LEAD_CYCLES	4000ull
+#define LITMUS_BASE_JITTER	256ull
+
+static int run_cell(struct litmus_cell *c)
+{
+	struct litmus_mem *m = c->mem;
+	unsigned long long seed = 0x2545f4914f6cdd1dull;
+	pthread_t t;
+
+	memset(m, 0, sizeof(*m));
+	memset(c->counts, 0, sizeof(c->counts));
+	c->caller_jitter = LITMUS_BASE_JITTER;
+	c->target_jitter = LITMUS_BASE_JITTER + 2 * fence_cost(m, c->caller_fence);
+	if (m->error)
+		return -m->error;
+	if (pthread_create(&t, NULL, target_thread, c))
+		return -EAGAIN;
+	pin(c->cpus[0]);
+	for (unsigned long n = 1; n <= c->iterations; n++) {
+		m->x = 0;
+		m->y = 0;
+		m->r0 = 0;
+		m->r1 = 0;
+		m->start = membarrier_arch_cycles() + LITMUS_LEAD_CYCLES;
+		/* Release: the reset above is visible before round n starts. */
+		__atomic_store_n(&m->round, n, __ATOMIC_RELEASE);
+		wait_until(m->start + xorshift(&seed) % c->caller_jitter);
+		c->shape->caller(m, c->caller_fence);
+		/* Acquire pairs with the target's release: its results. */
+		while (__atomic_load_n(&m->done, __ATOMIC_ACQUIRE) != n)
+			membarrier_arch_relax();
+		c->counts[c->shape->outcome(m)]++;
+	}
+	pthread_join(t, NULL);
+	return m->error ? -m->error : 0;
+}
+
+/* The first two CPUs this process may run on; -1 if fewer than two. */
+static int pick_cpus(int cpus[2])
+{
+	cpu_set_t set;
+	int found = 0;
+
+	cpus[0] = cpus[1] = -1;
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return -1;
+	for (int cpu = 0; cpu < CPU_SETSIZE && found < 2; cpu++)
+		if (CPU_ISSET(cpu, &set))
+			cpus[found++] = cpu;
+	return found == 2 ? 0 : -1;
+}
+
+/* The table's verdict for a pair: ordered iff one side is membarrier() or
+ * both are smp_mb(). */
+static int ordered(enum fence a, enum fence b)
+{
+	return a == FENCE_MEMBARRIER || b == FENCE_MEMBARRIER ||
+	       (a == FENCE_MB && b == FENCE_MB);
+}
+
+static void report(const struct litmus_cell *c, const char *verdict)
+{
+	const struct litmus_shape *s = c->shape;
+
+	printf("scenario=%s shape=%s caller=%s target=%s iterations=%lu "
+	       "forbidden=%lu", s->name, s->shape,
+	       fence_names[c->caller_fence], fence_names[c->target_fence],
+	       c->iterations, c->counts[s->forbidden]);
+	for (int o = 0; o < 4; o++)
+		printf(" [%s]=%lu", s->outcome_names[o], c->counts[o]);
+	printf(" expect=%s result=%s\n",
+	       ordered(c->caller_fence, c->target_fence) ? "none" : "some",
+	       verdict);
+}
+
+/*
+ * One cell of the table. Ordered cells must show no forbidden outcome.
+ * The control (barrier/barrier) must show one: else the run proves
+ * nothing. Other unordered cells are reported; the hardware may or may
+ * not exhibit them (x86-TSO forbids B with smp_mb() on the caller).
+ */
+static int check_cell(struct litmus_cell *c)
+{
+	int is_ordered = ordered(c->caller_fence, c->target_fence);
+	int control = c->caller_fence == FENCE_BARRIER &&
+		      c->target_fence == FENCE_BARRIER;
+	unsigned long seen;
+	int ret = run_cell(c);
+
+	if (ret) {
+		tool_error("litmus %s: fence failed: %s", c->shape->name,
+			   strerror(-ret));
+		return 2;
+	}
+	seen = c->counts[c->shape->forbidden];
+	if (is_ordered && seen) {
+		report(c, "FAIL-reordered");
+		return 1;
+	}
+	if (control && !seen) {
+		report(c, "FAIL-control-saw-nothing");
+		return 1;
+	}
+	report(c, is_ordered ? "ok" : seen ? "ok-seen" : "ok-not-seen");
+	return 0;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: membarrier litmus [--iterations N] "
+		"[--scenario A|B|all] [--table]\n");
+	return 2;
+}
+
+int tool_litmus(int argc, char **argv)
+{
+	static struct litmus_mem mem;
+	unsigned long iterations = 200000;
+	const char *scenario = "all";
+	int table = 0, worst = 0;
+	struct litmus_cell c;
+
+	for (int i = 1; i < argc; i++) {
+		if (tool_opt_ulong(argc, argv, &i, "--iterations", &iterations))
+			continue;
+		if (!strcmp(argv[i], "--table"))
+			table = 1;
+		else if (!strcmp(argv[i], "--scenario") && i + 1 < argc)
+			scenario = argv[++i];
+		else
+			return usage();
+	}
+	if (iterations == 0 || (strcmp(scenario, "all") &&
+				strcmp(scenario, "A") && strcmp(scenario, "B")))
+		return usage();
+	memset(&c, 0, sizeof(c));
+	if (pick_cpus(c.cpus)) {
+		tool_error("litmus needs two CPUs to run on; this process may "
+			   "use fewer");
+		return 3;
+	}
+	if (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0)) {
+		tool_error("REGISTER_PRIVATE_EXPEDITED failed: %s",
+			   strerror(errno));
+		return 2;
+	}
+	c.mem = &mem;
+	c.iterations = iterations;
+	printf("cpus=%d,%d backend=%s\n", c.cpus[0], c.cpus[1],
+	       membarrier_backend_name(membarrier_backend_of(
+			MEMBARRIER_CMD_PRIVATE_EXPEDITED)));
+	for (unsigned int s = 0; s < NR_SHAPES; s++) {
+		if (strcmp(scenario, "all") && strcmp(scenario, shapes[s].name))
+			continue;
+		c.shape = &shapes[s];
+		for (int f0 = 0; f0 < NR_FENCES; f0++)
+			for (int f1 = 0; f1 < NR_FENCES; f1++) {
+				int ret;
+
+				/* Default: the control and the table's
+				 * membarrier()/barrier() cell. */
+				if (!table && f1 != FENCE_BARRIER)
+					continue;
+				if (!table && f0 == FENCE_MB)
+					continue;
+				c.caller_fence = f0;
+				c.target_fence = f1;
+				ret = check_cell(&c);
+				if (ret > worst)
+					worst = ret;
+				fflush(stdout);
+			}
+	}
+	return worst;
+}

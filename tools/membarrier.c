@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: MIT
+/*
+ * membarrier: what membarrier(2) really gives on this machine.
+ */
+#include <string.h>
+
+#include <membarrier.h>
+
+#include "tool.h"
+
+static const struct subcommand {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *help;
+} subcommands[] = {
+	{ "status", tool_status,
+	  "commands, the backend serving each, registrations, seccomp" },
+	{ "litmus", tool_litmus,
+	  "store-buffering litmus tests of the ordering guarantee\n"
+	  "                [--iterations N] [--scenario A|B]" },
+	{ "bench", tool_bench,
+	  "benchmarks, as key=value lines: bench core" },
+};
+
+#define NR_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))
+
+static int usage(FILE *out, int status)
+{
+	fprintf(out, "usage: membarrier COMMAND [ARGS]\n\n"
+		"libmembarrier %s: membarrier(2) with its exact contract on "
+		"every machine.\n\ncommands:\n", membarrier_version());
+	for (unsigned int i = 0; i < NR_SUBCOMMANDS; i++)
+		fprintf(out, "  %-12s %s\n", subcommands[i].name,
+			subcommands[i].help);
+	fprintf(out, "\nenvironment: MEMBARRIER_BACKEND=auto|kernel, "
+		"MEMBARRIER_REGISTER_AT_LOAD=0|1\n");
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage(stderr, 2);
+	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") ||
+	    !strcmp(argv[1], "-h"))
+		return usage(stdout, 0);
+	for (unsigned int i = 0; i < NR_SUBCOMMANDS; i++)
+		if (!strcmp(argv[1], subcommands[i].name))
+			return subcommands[i].run(argc - 1, argv + 1);
+	tool_error("unknown command '%s'", argv[1]);
+	return usage(stderr, 2);
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* The membarrier tool: subcommands and the helpers they share. */
+#ifndef MEMBARRIER_TOOL_H
+#define MEMBARRIER_TOOL_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+/* Subcommands: each returns the process exit status. */
+int tool_status(int argc, char **argv);
+int tool_litmus(int argc, char **argv);
+int tool_bench(int argc, char **argv);
+
+/* Monotonic time in nanoseconds. */
+uint64_t tool_now_ns(void);
+
+/* Print the names of the commands in mask, separated by sep. */
+void tool_print_mask(FILE *out, int mask, const char *sep);
+
+/* Seccomp mode of this process (0 none, 1 strict, 2 filter), filters. */
+struct tool_seccomp {
+	int mode;		/* -1 if /proc/self/status does not say */
+	int filters;		/* -1 if unknown */
+};
+void tool_seccomp(struct tool_seccomp *s);
+
+/*
+ * Parse "--name=VALUE" or "--name VALUE" at argv[*i] into an unsigned
+ * long; returns 1 if argv[*i] was this option, 0 if not, exits on a bad
+ * value.
+ */
+int tool_opt_ulong(int argc, char **argv, int *i, const char *name,
+		   unsigned long *value);
+
+/* Print "membarrier: MESSAGE" to stderr. */
+void tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif /* MEMBARRIER_TOOL_H */
