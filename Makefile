@@ -21,6 +21,15 @@ MANDIR     ?= $(PREFIX)/share/man
 BUILD ?= build
 CFLAGS ?= -O2 -g
 
+# V=1 shows the commands.
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-7s %s\n' $(1) $(2)
+endif
+
 ARCH := $(firstword $(subst -, ,$(shell $(CC) -dumpmachine)))
 ifeq ($(filter x86_64 aarch64,$(ARCH)),)
 $(error libmembarrier supports x86_64 and aarch64; $(CC) targets '$(ARCH)')
@@ -56,7 +65,8 @@ HEADERS   := $(wildcard include/*.h include/membarrier/*.h \
 TEST_C     := $(wildcard tests/t-*.c)
 TEST_BINS  := $(TEST_C:tests/%.c=$(BUILD)/tests/%)
 TEST_SH    := $(wildcard tests/t-*.sh)
-TEST_AUX   := $(BUILD)/tests/seqrun-lib $(BUILD)/tests/seqrun-raw
+TEST_AUX   := $(BUILD)/tests/seqrun-lib $(BUILD)/tests/seqrun-raw \
+	$(BUILD)/tests/sandbox
 
 .PHONY: all lib tool tests run check check-asan check-clang bench install \
 	uninstall clean
@@ -72,47 +82,60 @@ tests: $(TEST_BINS) $(TEST_AUX)
 
 $(BUILD)/obj/lib/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
 
 $(BUILD)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -c -o $@ $<
 
 $(LIB_SO).$(VERSION): $(LIB_OBJS)
 	@mkdir -p $(@D)
-	$(CC) -shared -Wl,-soname,$(LIB_SONAME) -Wl,-z,defs $(LDFLAGS_ALL) \
+	$(call msg,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,$(LIB_SONAME) -Wl,-z,defs $(LDFLAGS_ALL) \
 		-o $@ $^ $(LDLIBS_ALL)
 
 $(LIB_SO): $(LIB_SO).$(VERSION)
-	ln -sf libmembarrier.so.$(VERSION) $(BUILD)/lib/$(LIB_SONAME)
-	ln -sf $(LIB_SONAME) $@
+	$(Q)ln -sf libmembarrier.so.$(VERSION) $(BUILD)/lib/$(LIB_SONAME)
+	$(Q)ln -sf $(LIB_SONAME) $@
 
 $(LIB_A): $(LIB_OBJS)
 	@mkdir -p $(@D)
-	rm -f $@
-	$(AR) rcs $@ $^
+	$(Q)rm -f $@
+	$(call msg,AR,$@)
+	$(Q)$(AR) rcs $@ $^
 
 $(TOOL): $(TOOL_OBJS) $(LIB_SO)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS_ALL) $(RPATH) -o $@ $(TOOL_OBJS) \
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) $(RPATH) -o $@ $(TOOL_OBJS) \
 		-L$(BUILD)/lib -lmembarrier $(LDLIBS_ALL)
 
 $(BUILD)/tests/t-%: tests/t-%.c $(HEADERS) $(LIB_SO)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(RPATH) -o $@ $< \
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(RPATH) -o $@ $< \
 		-L$(BUILD)/lib -lmembarrier $(LDLIBS_ALL)
 
 # The sequence runner, twice: through the library, and on the raw system
 # call without the library (the differential oracle).
 $(BUILD)/tests/seqrun-lib: tests/seqrun.c $(HEADERS) $(LIB_SO)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(RPATH) -o $@ $< \
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(RPATH) -o $@ $< \
 		-L$(BUILD)/lib -lmembarrier $(LDLIBS_ALL)
 
 $(BUILD)/tests/seqrun-raw: tests/seqrun.c $(HEADERS)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS_ALL) -DSEQRUN_RAW $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< \
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CPPFLAGS_ALL) -DSEQRUN_RAW $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< \
 		$(LDLIBS_ALL)
+
+$(BUILD)/tests/sandbox: tests/sandbox.c
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $<
 
 run: all
 	$(TOOL) status
@@ -133,7 +156,7 @@ check-asan:
 # Tests of the current BUILD, without the clang pass.
 .PHONY: check-tests
 check-tests: all
-	BUILD=$(BUILD) prove --exec '' $(TEST_BINS) $(TEST_SH)
+	BUILD=$(BUILD) SAN=$(SAN) CC=$(CC) prove --exec '' $(TEST_BINS) $(TEST_SH)
 
 bench: all
 	$(TOOL) bench core

@@ -338,12 +338,14 @@ int tool_litmus(int argc, char **argv)
 	struct litmus_cell c;
 
 	for (int i = 1; i < argc; i++) {
+		const char *v;
+
 		if (tool_opt_ulong(argc, argv, &i, "--iterations", &iterations))
 			continue;
-		if (!strcmp(argv[i], "--table"))
+		if ((v = tool_opt_value(argc, argv, &i, "--scenario")))
+			scenario = v;
+		else if (!strcmp(argv[i], "--table"))
 			table = 1;
-		else if (!strcmp(argv[i], "--scenario") && i + 1 < argc)
-			scenario = argv[++i];
 		else
 			return usage();
 	}

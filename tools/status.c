@@ -85,6 +85,10 @@ static void print_registrations(void)
 	printf("library's own:  ");
 	tool_print_mask(stdout, membarrier_library_registrations(), " ");
 	printf(" (registered at load for the services; not in the above)\n");
+	/* Never issue the raw call where it is blocked: it may raise SIGSYS. */
+	if (!(membarrier_kernel_query() > 0 &&
+	      (membarrier_kernel_query() & MEMBARRIER_CMD_GET_REGISTRATIONS)))
+		return;
 	raw = membarrier_arch_syscall3(MEMBARRIER_ARCH_NR_membarrier,
 				       MEMBARRIER_CMD_GET_REGISTRATIONS, 0, 0);
 	printf("kernel's view:  ");

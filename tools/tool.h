@@ -25,6 +25,13 @@ struct tool_seccomp {
 void tool_seccomp(struct tool_seccomp *s);
 
 /*
+ * The value of option name at argv[*i] ("--name=VALUE" or "--name VALUE"),
+ * advancing *i past it; NULL if argv[*i] is another option. Exits 2 when
+ * the value is missing.
+ */
+const char *tool_opt_value(int argc, char **argv, int *i, const char *name);
+
+/*
  * Parse "--name=VALUE" or "--name VALUE" at argv[*i] into an unsigned
  * long; returns 1 if argv[*i] was this option, 0 if not, exits on a bad
  * value.

@@ -57,26 +57,32 @@ void tool_seccomp(struct tool_seccomp *sc)
 	fclose(f);
 }
 
+const char *tool_opt_value(int argc, char **argv, int *i, const char *name)
+{
+	size_t len = strlen(name);
+	const char *arg = argv[*i];
+
+	if (strncmp(arg, name, len))
+		return NULL;
+	if (arg[len] == '=')
+		return arg + len + 1;
+	if (arg[len] != '\0')
+		return NULL;
+	if (*i + 1 >= argc) {
+		tool_error("%s needs a value", name);
+		exit(2);
+	}
+	return argv[++*i];
+}
+
 int tool_opt_ulong(int argc, char **argv, int *i, const char *name,
 		   unsigned long *value)
 {
-	size_t len = strlen(name);
-	const char *arg = argv[*i], *v;
+	const char *v = tool_opt_value(argc, argv, i, name);
 	char *end;
 
-	if (strncmp(arg, name, len))
+	if (!v)
 		return 0;
-	if (arg[len] == '=') {
-		v = arg + len + 1;
-	} else if (arg[len] == '\0') {
-		if (*i + 1 >= argc) {
-			tool_error("%s needs a value", name);
-			exit(2);
-		}
-		v = argv[++*i];
-	} else {
-		return 0;
-	}
 	errno = 0;
 	*value = strtoul(v, &end, 10);
 	if (errno || end == v || *end || v[0] == '-') {

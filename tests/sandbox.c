@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT
+/*
+ * sandbox: run a command under a seccomp filter that blocks membarrier(2)
+ * the way real sandboxes do, and lets every other system call through.
+ *
+ *   sandbox --enosys -- CMD ARGS   membarrier fails with ENOSYS (gVisor-like,
+ *                                  systemd SystemCallFilter, old kernels)
+ *   sandbox --eperm  -- CMD ARGS   membarrier fails with EPERM (Docker's and
+ *                                  Podman's default profiles)
+ *   sandbox --trap   -- CMD ARGS   membarrier raises SIGSYS (Android < 10)
+ *
+ * The filter is inherited by every child and survives execve(), so a whole
+ * test suite runs inside it. No libseccomp: the BPF program is four
+ * instructions.
+ */
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#if defined(__x86_64__)
+#define SANDBOX_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define SANDBOX_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#else
+#error "sandbox: unsupported architecture"
+#endif
+
+static int install(unsigned int action)
+{
+	struct sock_filter code[] = {
+		/* Another ABI (e.g. x32, compat): leave it alone. */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SANDBOX_AUDIT_ARCH, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_membarrier, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, action),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = {
+		.len = sizeof(code) / sizeof(code[0]),
+		.filter = code,
+	};
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -1;
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: sandbox --enosys|--eperm|--trap -- CMD [ARGS]\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	unsigned int action;
+
+	if (argc < 4 || strcmp(argv[2], "--"))
+		return usage();
+	if (!strcmp(argv[1], "--enosys"))
+		action = SECCOMP_RET_ERRNO | ENOSYS;
+	else if (!strcmp(argv[1], "--eperm"))
+		action = SECCOMP_RET_ERRNO | EPERM;
+	else if (!strcmp(argv[1], "--trap"))
+		action = SECCOMP_RET_TRAP;
+	else
+		return usage();
+	if (install(action)) {
+		perror("sandbox: seccomp");
+		return 2;
+	}
+	execvp(argv[3], argv + 3);
+	perror("sandbox: exec");
+	return 127;
+}
