@@ -48,11 +48,13 @@ CFLAGS_ALL := -std=gnu11 $(WARNINGS) -fvisibility=hidden -fPIC $(SAN_FLAGS) \
 LDFLAGS_ALL := $(SAN_FLAGS) $(LDFLAGS)
 LDLIBS_ALL := -lpthread $(LDLIBS)
 RPATH := -Wl,-rpath,'$$ORIGIN/../lib'
+RPATH_LIB := -Wl,-rpath,'$$ORIGIN'
 
 LIB_SONAME := libmembarrier.so.$(SOVERSION)
 LIB_SO     := $(BUILD)/lib/libmembarrier.so
 LIB_A      := $(BUILD)/lib/libmembarrier.a
 TOOL       := $(BUILD)/bin/membarrier
+PRELOAD    := $(BUILD)/lib/libmembarrier-preload.so
 
 LIB_SRCS  := $(wildcard src/*.c)
 LIB_OBJS  := $(LIB_SRCS:src/%.c=$(BUILD)/obj/lib/%.o)
@@ -74,7 +76,7 @@ TEST_AUX   := $(BUILD)/tests/seqrun-lib $(BUILD)/tests/seqrun-raw \
 
 all: lib tool tests
 
-lib: $(LIB_SO) $(LIB_A)
+lib: $(LIB_SO) $(LIB_A) $(PRELOAD)
 
 tool: $(TOOL)
 
@@ -99,6 +101,11 @@ $(LIB_SO).$(VERSION): $(LIB_OBJS)
 $(LIB_SO): $(LIB_SO).$(VERSION)
 	$(Q)ln -sf libmembarrier.so.$(VERSION) $(BUILD)/lib/$(LIB_SONAME)
 	$(Q)ln -sf $(LIB_SONAME) $@
+
+$(PRELOAD): src/preload/preload.c $(HEADERS) $(LIB_SO)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) -shared $(LDFLAGS_ALL) $(RPATH_LIB) \
+		-o $@ $< -L$(BUILD)/lib -lmembarrier -ldl
 
 $(LIB_A): $(LIB_OBJS)
 	@mkdir -p $(@D)
@@ -172,6 +179,7 @@ install: lib tool
 	ln -sf libmembarrier.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(LIB_SONAME)
 	ln -sf $(LIB_SONAME) $(DESTDIR)$(LIBDIR)/libmembarrier.so
 	install -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
+	install -m 755 $(PRELOAD) $(DESTDIR)$(LIBDIR)/
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 		libmembarrier.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/libmembarrier.pc

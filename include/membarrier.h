@@ -107,6 +107,13 @@ MEMBARRIER_API int membarrier_kernel_query(void);
  */
 MEMBARRIER_API int membarrier_library_registrations(void);
 
+/*
+ * The signal the emulated backend's handshake uses (MEMBARRIER_SIGNAL, by
+ * default SIGRTMAX-3), or 0 when the emulation is not in use. Threads
+ * that block it are still ordered, by a slower fallback.
+ */
+MEMBARRIER_API int membarrier_emulation_signal(void);
+
 /* The library's version, "MAJOR.MINOR.PATCH". */
 MEMBARRIER_API const char *membarrier_version(void);
 

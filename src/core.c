@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 
+#include "emul.h"
 #include "internal.h"
 
 long mbi_backend_call(int backend, int cmd, unsigned int flags, int cpu_id)
@@ -19,6 +20,8 @@ long mbi_backend_call(int backend, int cmd, unsigned int flags, int cpu_id)
 	switch (backend) {
 	case MEMBARRIER_BACKEND_KERNEL:
 		return mbi_kernel_call(cmd, flags, cpu_id);
+	case MEMBARRIER_BACKEND_EMULATED:
+		return mbi_emul_call(cmd, flags, cpu_id);
 	default:
 		return -ENOSYS;
 	}
@@ -125,6 +128,12 @@ MEMBARRIER_API int membarrier_backend_of(int cmd)
 		return -1;
 	}
 	return mbi_get_config()->backend[idx];
+}
+
+MEMBARRIER_API int membarrier_emulation_signal(void)
+{
+	mbi_get_config();
+	return mbi_emul_signal();
 }
 
 MEMBARRIER_API int membarrier_kernel_query(void)

@@ -2,9 +2,11 @@
 /*
  * Backend selection, once per process, when the library loads.
  *
- * Per command: the kernel where it serves the command, otherwise nothing
- * (the call then fails as the kernel fails). MEMBARRIER_BACKEND=kernel
- * asks for exactly that; MEMBARRIER_BACKEND=auto (or unset) is the default.
+ * Per command: the kernel where it serves the command, otherwise the
+ * emulation (emul.c) where it can, otherwise nothing (the call then fails
+ * as the kernel fails). MEMBARRIER_BACKEND=kernel forbids the emulation;
+ * MEMBARRIER_BACKEND=emulated uses it for every command it can serve;
+ * MEMBARRIER_BACKEND=auto (or unset) is the default.
  *
  * Then, following the advice of the membarrier maintainers (seed 002):
  * the expedited commands the library's services need are registered now,
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emul.h"
 #include "internal.h"
 
 struct mbi_config mbi_config;
@@ -33,8 +36,10 @@ static enum mbi_mode parse_mode(void)
 		return MBI_MODE_AUTO;
 	if (!strcmp(s, "kernel"))
 		return MBI_MODE_KERNEL;
+	if (!strcmp(s, "emulated"))
+		return MBI_MODE_EMULATED;
 	fprintf(stderr, "libmembarrier: MEMBARRIER_BACKEND=%s is not one of "
-		"auto, kernel; using auto\n", s);
+		"auto, kernel, emulated; using auto\n", s);
 	return MBI_MODE_AUTO;
 }
 
@@ -45,22 +50,47 @@ static int kernel_serves(int kernel_query, int cmd)
 	return cmd == MEMBARRIER_CMD_QUERY || (kernel_query & cmd);
 }
 
+/* The emulation is set up only where some command needs it. */
+static int emulation_mask(const struct mbi_config *c)
+{
+	int all = MBI_ALL_CMDS_MASK & ~MEMBARRIER_CMD_QUERY;
+
+	if (c->mode == MBI_MODE_KERNEL)
+		return 0;
+	if (c->mode == MBI_MODE_AUTO && c->kernel_query >= 0 &&
+	    (c->kernel_query & all) == all)
+		return 0;
+	mbi_emul_init();
+	return mbi_emul_supported();
+}
+
+static int pick(const struct mbi_config *c, int emulated, int cmd)
+{
+	int emul_ok = cmd == MEMBARRIER_CMD_QUERY ? emulated != 0 :
+		      (emulated & cmd) != 0;
+
+	if (c->mode != MBI_MODE_EMULATED && kernel_serves(c->kernel_query, cmd))
+		return MEMBARRIER_BACKEND_KERNEL;
+	if (emul_ok)
+		return MEMBARRIER_BACKEND_EMULATED;
+	return MEMBARRIER_BACKEND_NONE;
+}
+
 static void select_backends(struct mbi_config *c)
 {
 	int blocked = c->kernel_query < 0 ? -c->kernel_query : 0;
+	int emulated = emulation_mask(c);
 
 	c->query_mask = 0;
 	for (int idx = 0; idx < MEMBARRIER_NR_CMDS; idx++) {
 		int cmd = mbi_cmd_of_index(idx);
 
-		if (kernel_serves(c->kernel_query, cmd)) {
-			c->backend[idx] = MEMBARRIER_BACKEND_KERNEL;
+		c->backend[idx] = (unsigned char)pick(c, emulated, cmd);
+		if (c->backend[idx] != MEMBARRIER_BACKEND_NONE)
 			c->query_mask |= cmd;
-		} else {
-			c->backend[idx] = MEMBARRIER_BACKEND_NONE;
-			/* A blocked call fails whole; a missing command is EINVAL. */
-			c->unserved_errno[idx] = blocked ? blocked : EINVAL;
-		}
+		else	/* A blocked call fails whole; a missing command: EINVAL. */
+			c->unserved_errno[idx] = blocked && c->mode !=
+						 MBI_MODE_EMULATED ? blocked : EINVAL;
 	}
 	for (int cmd = 1; cmd < MBI_FAST_SIZE; cmd <<= 1) {
 		int barrier = !mbi_registration_of(cmd);

@@ -19,7 +19,10 @@ static const struct subcommand {
 	  "store-buffering litmus tests of the ordering guarantee\n"
 	  "                [--iterations N] [--scenario A|B]" },
 	{ "bench", tool_bench,
-	  "benchmarks, as key=value lines: bench core" },
+	  "benchmarks, as key=value lines: bench core|backends" },
+	{ "run", tool_run,
+	  "-- CMD [ARGS]: run a program with the library in place of the\n"
+	  "                system call (LD_PRELOAD shim)" },
 };
 
 #define NR_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))
@@ -32,8 +35,9 @@ static int usage(FILE *out, int status)
 	for (unsigned int i = 0; i < NR_SUBCOMMANDS; i++)
 		fprintf(out, "  %-12s %s\n", subcommands[i].name,
 			subcommands[i].help);
-	fprintf(out, "\nenvironment: MEMBARRIER_BACKEND=auto|kernel, "
-		"MEMBARRIER_REGISTER_AT_LOAD=0|1\n");
+	fprintf(out, "\nenvironment: MEMBARRIER_BACKEND=auto|kernel|emulated, "
+		"MEMBARRIER_REGISTER_AT_LOAD=0|1,\n  MEMBARRIER_SIGNAL=N, "
+		"MEMBARRIER_EMUL_TLB=0|1, MEMBARRIER_EMUL_TIMEOUT_US=N\n");
 	return status;
 }
 

@@ -38,6 +38,12 @@ static inline unsigned long long membarrier_arch_cycles(void)
 	return v;
 }
 
+/* TLB invalidation is broadcast by TLBI: it interrupts no CPU. */
+static inline int membarrier_arch_tlb_flush_interrupts(void)
+{
+	return 0;
+}
+
 static inline long membarrier_arch_syscall3(long nr, long a, long b, long c)
 {
 	register long x8 __asm__("x8") = nr;
@@ -48,6 +54,25 @@ static inline long membarrier_arch_syscall3(long nr, long a, long b, long c)
 	__asm__ __volatile__("svc #0"
 			     : "+r"(x0)
 			     : "r"(x8), "r"(x1), "r"(x2)
+			     : "memory");
+	return x0;
+}
+
+static inline long membarrier_arch_syscall6(long nr, long a, long b, long c,
+					    long d, long e, long f)
+{
+	register long x8 __asm__("x8") = nr;
+	register long x0 __asm__("x0") = a;
+	register long x1 __asm__("x1") = b;
+	register long x2 __asm__("x2") = c;
+	register long x3 __asm__("x3") = d;
+	register long x4 __asm__("x4") = e;
+	register long x5 __asm__("x5") = f;
+
+	__asm__ __volatile__("svc #0"
+			     : "+r"(x0)
+			     : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4),
+			       "r"(x5)
 			     : "memory");
 	return x0;
 }

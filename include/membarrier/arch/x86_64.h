@@ -51,6 +51,42 @@ static inline unsigned long long membarrier_arch_cycles(void)
 	return ((unsigned long long)hi << 32) | lo;
 }
 
+/*
+ * Does a TLB shootdown interrupt the CPUs it flushes? Not where the CPU
+ * can invalidate remote TLBs by broadcast (AMD INVLPGB), nor under
+ * hypervisors whose guests flush remote TLBs by hypercall (Hyper-V, Xen),
+ * where no guest IPI reaches the running threads. KVM guests and bare
+ * metal flush by IPI. The caller also checks the kernel's cpuinfo flags.
+ */
+static inline void membarrier_arch_cpuid(unsigned int leaf, unsigned int r[4])
+{
+	__asm__ __volatile__("cpuid"
+			     : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+			     : "a"(leaf), "c"(0));
+}
+
+static inline int membarrier_arch_tlb_flush_interrupts(void)
+{
+	unsigned int r[4];
+	char vendor[13];
+
+	membarrier_arch_cpuid(0x80000000u, r);
+	if (r[0] >= 0x80000008u) {
+		membarrier_arch_cpuid(0x80000008u, r);
+		if (r[1] & (1u << 3))		/* INVLPGB */
+			return 0;
+	}
+	membarrier_arch_cpuid(1, r);
+	if (!(r[2] & (1u << 31)))		/* no hypervisor */
+		return 1;
+	membarrier_arch_cpuid(0x40000000u, r);
+	__builtin_memcpy(vendor, &r[1], 4);
+	__builtin_memcpy(vendor + 4, &r[2], 4);
+	__builtin_memcpy(vendor + 8, &r[3], 4);
+	vendor[12] = '\0';
+	return !__builtin_strcmp(vendor, "KVMKVMKVM");
+}
+
 static inline long membarrier_arch_syscall3(long nr, long a, long b, long c)
 {
 	long ret;
@@ -58,6 +94,22 @@ static inline long membarrier_arch_syscall3(long nr, long a, long b, long c)
 	__asm__ __volatile__("syscall"
 			     : "=a"(ret)
 			     : "a"(nr), "D"(a), "S"(b), "d"(c)
+			     : "rcx", "r11", "memory");
+	return ret;
+}
+
+static inline long membarrier_arch_syscall6(long nr, long a, long b, long c,
+					    long d, long e, long f)
+{
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	register long r9 __asm__("r9") = f;
+	long ret;
+
+	__asm__ __volatile__("syscall"
+			     : "=a"(ret)
+			     : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10),
+			       "r"(r8), "r"(r9)
 			     : "rcx", "r11", "memory");
 	return ret;
 }
