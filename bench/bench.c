@@ -11,6 +11,7 @@ static const struct {
 	int (*run)(int argc, char **argv);
 } benches[] = {
 	{ "core", bench_core },
+	{ "backends", bench_backends },
 };
 
 static int cmp_double(const void *a, const void *b)

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 int bench_core(int argc, char **argv);
+int bench_backends(int argc, char **argv);
 
 /* Median of n doubles (sorts v). */
 double bench_median(double *v, size_t n);

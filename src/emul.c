@@ -95,7 +95,9 @@ static void report_fallback_only(int why)
 	if (!__atomic_exchange_n(&reported, 1, __ATOMIC_RELAXED))
 		fprintf(stderr, "libmembarrier: the signal handshake is "
 			"unavailable (%s); ordering every thread by the slower "
-			"fallback\n", strerror(-why));
+			"fallback\n", why == -EBUSY ? "the program replaced its "
+			"signal handler" : why == -ENOENT ? "no /proc/self/task" :
+			strerror(-why));
 }
 
 /*

@@ -137,8 +137,8 @@ int mbi_handshake_prepare(void);
  * cpu_id when cpu_id >= 0. The handler fences, runs the context-
  * synchronizing instruction, and its delivery aborts an active rseq
  * critical section. Returns how many threads could not take part in time
- * and need the fallback (>= 0), or -errno when no thread could be asked
- * (no /proc, or the handler is no longer in place).
+ * and need the fallback (>= 0), or -errno when no thread could be asked:
+ * -ENOENT without /proc, -EBUSY when the handler is no longer in place.
  */
 int mbi_handshake(int helper1, int helper2, int cpu_id);
 

@@ -411,7 +411,7 @@ int mbi_handshake(int helper1, int helper2, int cpu_id)
 
 	r.sig = mbi_emul_signal();
 	if (!r.sig || !handler_in_place(r.sig))
-		return -ENOENT;
+		return -EBUSY;
 	fd = mbi_tasks_open();
 	if (fd < 0)
 		return fd;

@@ -34,3 +34,37 @@ done_testing() {
 kv() {	# kv KEY LINE
 	printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1
 }
+
+# Run a TAP program; each of its results becomes one of ours, its name
+# prefixed with LABEL; its failures are printed. Usage: embed LABEL CMD...
+embed() {
+	label=$1
+	shift
+	out=$("$@" 2>&1)
+	status=$?
+	n_before=$tap_n
+	while IFS= read -r line; do
+		case $line in
+		"ok "*|"not ok "*)
+			rest=${line#*ok }
+			rest=${rest#* }
+			rest=${rest#- }
+			case $line in
+			"ok "*" # SKIP "*) skip "${line##* # SKIP }" "$label: ${rest% # SKIP *}" ;;
+			"ok "*) ok 0 "$label: $rest" ;;
+			*) ok 1 "$label: $rest" ;;
+			esac ;;
+		"1..0 # SKIP"*) skip "${line#1..0 # SKIP }" "$label" ;;
+		"#"*|"1.."*) ;;
+		*) diag "$label: $line" ;;
+		esac
+	done <<EOT
+$out
+EOT
+	if [ "$status" -ne 0 ] && [ "$tap_n" -eq "$n_before" ]; then
+		ok 1 "$label: exit status $status"
+		diag "$out"
+	elif [ "$status" -ne 0 ]; then
+		printf '%s\n' "$out" | grep '^#' | sed "s/^/# $label: /" | head -40
+	fi
+}

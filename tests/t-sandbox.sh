@@ -1,10 +1,14 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Under seccomp filters that block membarrier as real sandboxes do
-# (ENOSYS, EPERM, SIGSYS), the library detects the blocked call, never
-# crashes, and with MEMBARRIER_BACKEND=kernel fails every call as the
-# kernel does; the conformance suite checks each answer.
+# (ENOSYS, EPERM, SIGSYS), the library detects the blocked call and never
+# crashes. By default the emulated backend then serves every command with
+# the contract (the suites run inside the filter); with
+# MEMBARRIER_BACKEND=kernel every call fails as the kernel's does. An
+# unmodified program calling syscall(SYS_membarrier) gets the contract
+# through the preload shim.
 . "$(dirname "$0")/lib.sh"
+ITER=${LITMUS_ITERATIONS:-50000}
 
 if ! "$TESTS/sandbox" --enosys -- true 2>/dev/null; then
 	echo "1..0 # SKIP seccomp filters cannot be installed here"
@@ -15,23 +19,31 @@ for mode in enosys eperm trap; do
 	eperm) e=EPERM ;;
 	*) e=ENOSYS ;;
 	esac
-	out=$("$TESTS/sandbox" --$mode -- "$TOOL" status 2>&1)
+	box="$TESTS/sandbox --$mode --"
+	out=$($box "$TOOL" status 2>&1)
 	ok $? "$mode: status runs under the filter"
 	printf '%s\n' "$out" | grep -q "^kernel QUERY:   fails with $e"
 	ok $? "$mode: the probe reports $e"
 	printf '%s\n' "$out" | grep -q '^seccomp: *filter (Seccomp: 2'
 	ok $? "$mode: status reports the filter"
+	[ "$(printf '%s\n' "$out" | grep -Ec '^[A-Z_]+ +[0-9]+ +no +emulated$')" -ge 8 ]
+	ok $? "$mode: the emulated backend serves the commands"
 
-	out=$(MEMBARRIER_BACKEND=kernel "$TESTS/sandbox" --$mode -- \
-		"$TESTS/t-conformance" 2>&1)
-	status=$?
-	[ $status -eq 0 ] || diag "$out"
-	ok $status "$mode: conformance, MEMBARRIER_BACKEND=kernel: every call fails with $e"
-	if [ $mode != trap ]; then
-		out=$("$TESTS/sandbox" --$mode -- "$TESTS/t-api" 2>&1)
+	embed "$mode, auto: conformance" $box "$TESTS/t-conformance"
+	embed "$mode, auto: rseq" $box "$TESTS/t-rseq-abort"
+	embed "$mode, auto: hazards" $box "$TESTS/t-emul-hazards"
+	[ $mode != trap ] && embed "$mode, auto: API" $box "$TESTS/t-api"
+	if [ "$(nproc)" -ge 2 ]; then
+		out=$($box "$TOOL" litmus --iterations "$ITER" 2>&1)
 		status=$?
 		[ $status -eq 0 ] || diag "$out"
-		ok $status "$mode: API tests under the filter"
+		ok $status "$mode, auto: litmus A and B, $ITER iterations"
 	fi
+	CONFORMANCE_RUNNER=preload embed \
+		"$mode: unmodified program (raw syscall) under membarrier run" \
+		$box "$TESTS/t-conformance"
+	MEMBARRIER_BACKEND=kernel embed \
+		"$mode, MEMBARRIER_BACKEND=kernel: every call fails with $e" \
+		$box "$TESTS/t-conformance"
 done
 done_testing

@@ -43,8 +43,12 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <membarrier.h>
 #include <membarrier/arch.h>
@@ -57,6 +61,25 @@ static const char *const fence_names[NR_FENCES] = {
 	"barrier", "smp_mb", "membarrier",
 };
 
+/* What FENCE_MEMBARRIER issues, and the registration it needs. */
+static const struct litmus_cmd {
+	const char *name;
+	int cmd, register_cmd;
+	int other_process;	/* the target is another, registered process */
+} litmus_cmds[] = {
+	{ "private", MEMBARRIER_CMD_PRIVATE_EXPEDITED,
+	  MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0 },
+	{ "sync-core", MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE,
+	  MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, 0 },
+	{ "rseq", MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ,
+	  MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0 },
+	{ "global-expedited", MEMBARRIER_CMD_GLOBAL_EXPEDITED,
+	  MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 1 },
+	{ "global", MEMBARRIER_CMD_GLOBAL, 0, 1 },
+};
+
+static const struct litmus_cmd *litmus_cmd = &litmus_cmds[0];
+
 /* Each variable on its own cache line. */
 struct litmus_mem {
 	_Alignas(64) int x;
@@ -67,6 +90,7 @@ struct litmus_mem {
 	unsigned long long start;		/* cycles, for this round */
 	_Alignas(64) unsigned long done;	/* target -> caller */
 	_Alignas(64) int error;			/* a fence failed: errno */
+	int ready;				/* the target process is set up */
 };
 
 struct litmus_shape {
@@ -87,6 +111,7 @@ struct litmus_cell {
 	struct litmus_mem *mem;
 	unsigned long counts[4];
 	int cpus[2];
+	int block_signal;	/* the target blocks the emulation's signal */
 };
 
 static void fence(struct litmus_mem *m, enum fence f)
@@ -99,7 +124,7 @@ static void fence(struct litmus_mem *m, enum fence f)
 		membarrier_arch_mb();
 		break;
 	case FENCE_MEMBARRIER:
-		if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0))
+		if (membarrier(litmus_cmd->cmd, 0, 0))
 			MEMBARRIER_STORE_SHARED(m->error, errno);
 		break;
 	default:
@@ -186,6 +211,13 @@ static void *target_thread(void *arg)
 	unsigned long long seed = 0x9e3779b97f4a7c15ull;
 
 	pin(c->cpus[1]);
+	if (c->block_signal && membarrier_emulation_signal()) {
+		sigset_t set;
+
+		sigemptyset(&set);
+		sigaddset(&set, membarrier_emulation_signal());
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
+	}
 	for (unsigned long n = 1; n <= c->iterations; n++) {
 		/* Acquire pairs with the caller's release of round n. */
 		while (__atomic_load_n(&m->round, __ATOMIC_ACQUIRE) != n)
@@ -218,11 +250,55 @@ static unsigned long long fence_cost(struct litmus_mem *m, enum fence f)
 #define LITMUS_LEAD_CYCLES	4000ull
 #define LITMUS_BASE_JITTER	256ull
 
+/*
+ * The target side: a thread of this process, or, for the commands that
+ * reach other processes, a child process registered for them, sharing
+ * the litmus memory (MAP_SHARED).
+ */
+struct litmus_target {
+	pthread_t thread;
+	pid_t pid;
+};
+
+static int target_start(struct litmus_cell *c, struct litmus_target *t)
+{
+	if (!litmus_cmd->other_process)
+		return pthread_create(&t->thread, NULL, target_thread, c) ? -EAGAIN : 0;
+	t->pid = fork();
+	if (t->pid < 0)
+		return -errno;
+	if (t->pid == 0) {
+		if (litmus_cmd->register_cmd &&
+		    membarrier(litmus_cmd->register_cmd, 0, 0))
+			_exit(2);
+		__atomic_store_n(&c->mem->ready, 1, __ATOMIC_RELEASE);
+		target_thread(c);
+		_exit(0);
+	}
+	while (!__atomic_load_n(&c->mem->ready, __ATOMIC_ACQUIRE)) {
+		int status;
+
+		if (waitpid(t->pid, &status, WNOHANG) == t->pid)
+			return -EPERM;	/* the child could not register */
+		usleep(100);
+	}
+	return 0;
+}
+
+static void target_join(struct litmus_target *t)
+{
+	if (!litmus_cmd->other_process)
+		pthread_join(t->thread, NULL);
+	else
+		waitpid(t->pid, NULL, 0);
+}
+
 static int run_cell(struct litmus_cell *c)
 {
 	struct litmus_mem *m = c->mem;
 	unsigned long long seed = 0x2545f4914f6cdd1dull;
-	pthread_t t;
+	struct litmus_target t;
+	int ret;
 
 	memset(m, 0, sizeof(*m));
 	memset(c->counts, 0, sizeof(c->counts));
@@ -230,8 +306,9 @@ static int run_cell(struct litmus_cell *c)
 	c->target_jitter = LITMUS_BASE_JITTER + 2 * fence_cost(m, c->caller_fence);
 	if (m->error)
 		return -m->error;
-	if (pthread_create(&t, NULL, target_thread, c))
-		return -EAGAIN;
+	ret = target_start(c, &t);
+	if (ret)
+		return ret;
 	pin(c->cpus[0]);
 	for (unsigned long n = 1; n <= c->iterations; n++) {
 		m->x = 0;
@@ -248,7 +325,7 @@ static int run_cell(struct litmus_cell *c)
 			membarrier_arch_relax();
 		c->counts[c->shape->outcome(m)]++;
 	}
-	pthread_join(t, NULL);
+	target_join(&t);
 	return m->error ? -m->error : 0;
 }
 
@@ -322,19 +399,31 @@ static int check_cell(struct litmus_cell *c)
 	return 0;
 }
 
+static int pick_cmd(const char *name)
+{
+	for (unsigned int i = 0; i < sizeof(litmus_cmds) / sizeof(litmus_cmds[0]); i++)
+		if (!strcmp(name, litmus_cmds[i].name)) {
+			litmus_cmd = &litmus_cmds[i];
+			return 0;
+		}
+	return -1;
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: membarrier litmus [--iterations N] "
-		"[--scenario A|B|all] [--table]\n");
+		"[--scenario A|B|all] [--table]\n"
+		"         [--cmd private|sync-core|rseq|global-expedited|global] "
+		"[--target-blocks-signal]\n");
 	return 2;
 }
 
 int tool_litmus(int argc, char **argv)
 {
-	static struct litmus_mem mem;
+	struct litmus_mem *mem;
 	unsigned long iterations = 200000;
 	const char *scenario = "all";
-	int table = 0, worst = 0;
+	int table = 0, worst = 0, block_signal = 0;
 	struct litmus_cell c;
 
 	for (int i = 1; i < argc; i++) {
@@ -344,8 +433,13 @@ int tool_litmus(int argc, char **argv)
 			continue;
 		if ((v = tool_opt_value(argc, argv, &i, "--scenario")))
 			scenario = v;
-		else if (!strcmp(argv[i], "--table"))
+		else if ((v = tool_opt_value(argc, argv, &i, "--cmd"))) {
+			if (pick_cmd(v))
+				return usage();
+		} else if (!strcmp(argv[i], "--table"))
 			table = 1;
+		else if (!strcmp(argv[i], "--target-blocks-signal"))
+			block_signal = 1;
 		else
 			return usage();
 	}
@@ -358,16 +452,24 @@ int tool_litmus(int argc, char **argv)
 			   "use fewer");
 		return 3;
 	}
-	if (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0)) {
-		tool_error("REGISTER_PRIVATE_EXPEDITED failed: %s",
+	if (!litmus_cmd->other_process && membarrier(litmus_cmd->register_cmd, 0, 0)) {
+		tool_error("%s failed: %s",
+			   membarrier_cmd_name(litmus_cmd->register_cmd),
 			   strerror(errno));
 		return 2;
 	}
-	c.mem = &mem;
+	mem = mmap(NULL, sizeof(*mem), PROT_READ | PROT_WRITE,
+		   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED)
+		return 2;
+	c.mem = mem;
 	c.iterations = iterations;
-	printf("cpus=%d,%d backend=%s\n", c.cpus[0], c.cpus[1],
-	       membarrier_backend_name(membarrier_backend_of(
-			MEMBARRIER_CMD_PRIVATE_EXPEDITED)));
+	c.block_signal = block_signal;
+	printf("cpus=%d,%d cmd=%s backend=%s target=%s%s\n", c.cpus[0], c.cpus[1],
+	       membarrier_cmd_name(litmus_cmd->cmd),
+	       membarrier_backend_name(membarrier_backend_of(litmus_cmd->cmd)),
+	       litmus_cmd->other_process ? "another-process" : "thread",
+	       block_signal ? " target-blocks-signal=1" : "");
 	for (unsigned int s = 0; s < NR_SHAPES; s++) {
 		if (strcmp(scenario, "all") && strcmp(scenario, shapes[s].name))
 			continue;

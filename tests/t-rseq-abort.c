@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: MIT
+/*
+ * PRIVATE_EXPEDITED_RSEQ aborts a real rseq critical section.
+ *
+ * A thread enters a critical section registered in the rseq area glibc
+ * set up for it (__rseq_offset), and spins inside it forever: only an
+ * abort (preemption, migration, signal delivery, or the RSEQ membarrier)
+ * gets it out, at the abort handler, which counts. After each
+ * membarrier(PRIVATE_EXPEDITED_RSEQ) returns, the thread must be out of
+ * the section: the abort count grows. The control rounds measure the
+ * spontaneous aborts (preemptions) over the same time without a call,
+ * which must be rarer: the test can see a barrier that aborts nothing.
+ *
+ * Runs on whatever backend MEMBARRIER_BACKEND selects.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/rseq.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <membarrier.h>
+#include <membarrier/arch.h>
+
+#include "tap.h"
+
+#define RSEQ_CMD MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ
+#define ROUNDS 40
+
+static volatile unsigned long aborts;
+static volatile int in_cs, quit;
+static volatile int cs_cpu = -1;
+
+#if defined(__x86_64__)
+/* Spin inside the section until aborted; the signature precedes abort. */
+static void spin_in_cs(struct rseq *rs)
+{
+	__asm__ __volatile__(
+		".pushsection __rseq_cs, \"aw\"\n\t"
+		".balign 32\n"
+		"10:\n\t"
+		".long 0, 0\n\t"
+		".quad 11f, (12f - 11f), 13f\n\t"
+		".popsection\n\t"
+		"leaq 10b(%%rip), %%rax\n\t"
+		"movq %%rax, %c[cs_off](%[rs])\n"
+		"11:\n\t"
+		"movl $1, %[in]\n"
+		"14:\n\t"
+		"jmp 14b\n"
+		"12:\n\t"
+		".byte 0x0f, 0xb9, 0x3d\n\t"
+		".long %c[sig]\n"
+		"13:\n\t"
+		: [in] "=m"(in_cs)
+		: [rs] "r"(rs), [cs_off] "i"(offsetof(struct rseq, rseq_cs)),
+		  [sig] "i"(RSEQ_SIG)
+		: "rax", "memory", "cc");
+}
+#elif defined(__aarch64__)
+static void spin_in_cs(struct rseq *rs)
+{
+	__asm__ __volatile__(
+		".pushsection __rseq_cs, \"aw\"\n\t"
+		".balign 32\n"
+		"10:\n\t"
+		".long 0, 0\n\t"
+		".quad 11f, (12f - 11f), 13f\n\t"
+		".popsection\n\t"
+		"adrp x9, 10b\n\t"
+		"add x9, x9, :lo12:10b\n\t"
+		"str x9, [%[rs], #%c[cs_off]]\n"
+		"11:\n\t"
+		"mov w10, #1\n\t"
+		"str w10, %[in]\n"
+		"14:\n\t"
+		"b 14b\n"
+		"12:\n\t"
+		".inst %c[sig]\n"
+		"13:\n\t"
+		: [in] "=m"(in_cs)
+		: [rs] "r"(rs), [cs_off] "i"(offsetof(struct rseq, rseq_cs)),
+		  [sig] "i"(RSEQ_SIG)
+		: "x9", "x10", "memory", "cc");
+}
+#endif
+
+static struct rseq *my_rseq(void)
+{
+	return (struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
+}
+
+static void *cs_thread(void *arg)
+{
+	struct rseq *rs = my_rseq();
+
+	(void)arg;
+	while (!quit) {
+		cs_cpu = (int)rs->cpu_id;
+		spin_in_cs(rs);
+		/* Only an abort gets here. */
+		in_cs = 0;
+		aborts++;
+	}
+	return NULL;
+}
+
+static void wait_in_cs(void)
+{
+	while (!in_cs)
+		sched_yield();
+}
+
+/* After a call returns, the section must have been left: wait for it. */
+static int aborted_since(unsigned long before)
+{
+	for (int i = 0; i < 2000 && aborts == before; i++)
+		usleep(50);
+	return aborts != before;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Each round: a call, and the time until the section was left; then the
+ * control: the same time without a call, counting spontaneous aborts
+ * (preemptions by other load), which must be rarer.
+ */
+static int run_rounds(unsigned int flags, int cpu, int *spontaneous)
+{
+	int caught = 0;
+
+	*spontaneous = 0;
+	for (int r = 0; r < ROUNDS; r++) {
+		unsigned long before;
+		uint64_t t0, d;
+
+		wait_in_cs();
+		before = aborts;
+		t0 = now_ns();
+		if (membarrier(RSEQ_CMD, flags, cpu))
+			return -errno;
+		caught += aborted_since(before);
+		d = now_ns() - t0;
+		wait_in_cs();
+		before = aborts;
+		t0 = now_ns();
+		while (now_ns() - t0 < d)
+			sched_yield();
+		*spontaneous += aborts != before;
+	}
+	return caught;
+}
+
+int main(void)
+{
+	pthread_t t;
+	int caught, spont, ret;
+
+	if (__rseq_size == 0)
+		tap_skip_all("the C library registered no rseq area "
+			     "(kernel without rseq, qemu-user, or glibc.pthread.rseq=0)");
+	if (!(membarrier(MEMBARRIER_CMD_QUERY, 0, 0) & RSEQ_CMD))
+		tap_skip_all("PRIVATE_EXPEDITED_RSEQ is not offered here");
+	ret = membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0);
+	tap_ok(ret == 0, "REGISTER_PRIVATE_EXPEDITED_RSEQ (backend %s)",
+	       membarrier_backend_name(membarrier_backend_of(RSEQ_CMD)));
+	alarm(120);
+	pthread_create(&t, NULL, cs_thread, NULL);
+
+	caught = run_rounds(0, 0, &spont);
+	tap_ok(caught == ROUNDS && spont < ROUNDS / 2,
+	       "every RSEQ barrier aborted the critical section (%d/%d); "
+	       "spontaneous aborts over the same time: %d/%d",
+	       caught, ROUNDS, spont, ROUNDS);
+
+	wait_in_cs();
+	caught = run_rounds(MEMBARRIER_CMD_FLAG_CPU, cs_cpu, &spont);
+	tap_ok(caught == ROUNDS && spont < ROUNDS / 2,
+	       "FLAG_CPU on the section's CPU (%d) aborted it (%d/%d); "
+	       "spontaneous: %d/%d", cs_cpu, caught, ROUNDS, spont, ROUNDS);
+
+	quit = 1;
+	/* Let it out: one more abort. */
+	while (in_cs)
+		membarrier(RSEQ_CMD, 0, 0);
+	pthread_join(t, NULL);
+	return tap_done();
+}
