@@ -11,6 +11,7 @@
  *  5. the backend's answer.
  */
 #include <errno.h>
+#include <stddef.h>
 
 #include "emul.h"
 #include "internal.h"
@@ -128,6 +129,23 @@ MEMBARRIER_API int membarrier_backend_of(int cmd)
 		return -1;
 	}
 	return mbi_get_config()->backend[idx];
+}
+
+MEMBARRIER_API const char *membarrier_mechanism(int cmd)
+{
+	int idx = mbi_cmd_index(cmd);
+
+	if (idx < 0)
+		return NULL;
+	switch (mbi_get_config()->backend[idx]) {
+	case MEMBARRIER_BACKEND_KERNEL:
+		return cmd == MEMBARRIER_CMD_GET_REGISTRATIONS ||
+		       cmd == MEMBARRIER_CMD_QUERY ? "library" : "system call";
+	case MEMBARRIER_BACKEND_EMULATED:
+		return mbi_emul_mechanism(cmd);
+	default:
+		return "unavailable";
+	}
 }
 
 MEMBARRIER_API int membarrier_emulation_signal(void)

@@ -177,6 +177,26 @@ static long barrier_cmd(int cmd, int cpu_id)
 	}
 }
 
+const char *mbi_emul_mechanism(int cmd)
+{
+	/* A registration prepares its barrier's mechanism. */
+	if (mbi_registration_of(cmd))
+		cmd >>= 1;
+	switch (cmd) {
+	case MEMBARRIER_CMD_PRIVATE_EXPEDITED:
+		return mbi_tlb_is_barrier() ? "TLB shootdown" : "signal handshake";
+	case MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE:
+	case MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ:
+		return "signal handshake";
+	case MEMBARRIER_CMD_GLOBAL:
+		return "CPU walk";
+	case MEMBARRIER_CMD_GLOBAL_EXPEDITED:
+		return "process registry";
+	default:
+		return "library";
+	}
+}
+
 long mbi_emul_call(int cmd, unsigned int flags, int cpu_id)
 {
 	int saved_errno = errno;

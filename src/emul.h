@@ -33,6 +33,9 @@ void mbi_emul_init(void);
 /* The commands the emulation can serve here (a QUERY-style mask). */
 int mbi_emul_supported(void);
 
+/* How the emulation serves cmd (membarrier_mechanism()). */
+const char *mbi_emul_mechanism(int cmd);
+
 /* A command on the emulated backend: result, or -errno. */
 long mbi_emul_call(int cmd, unsigned int flags, int cpu_id);
 

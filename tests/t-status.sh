@@ -9,7 +9,7 @@ ok $? "status exits 0"
 diag "$out"
 printf '%s\n' "$out" | grep -q '^QUERY (library): 0x'
 ok $? "status prints the library's QUERY mask"
-printf '%s\n' "$out" | grep -Eq '^PRIVATE_EXPEDITED +8 +(yes|no) +(kernel|emulated|none)$'
+printf '%s\n' "$out" | grep -Eq '^PRIVATE_EXPEDITED +8 +(yes|no) +(kernel|emulated|none) '
 ok $? "status names the backend of PRIVATE_EXPEDITED"
 printf '%s\n' "$out" | grep -Eq '^seccomp: +(disabled|strict|filter) \(Seccomp: [0-9]'
 ok $? "status reports the seccomp state"

@@ -52,15 +52,16 @@ static void print_commands(void)
 	int query = membarrier(MEMBARRIER_CMD_QUERY, 0, 0);
 	int kq = membarrier_kernel_query();
 
-	printf("\n%-38s %5s  %-7s %s\n", "command", "value", "kernel",
-	       "served by");
+	printf("\n%-38s %5s  %-7s %-9s %s\n", "command", "value", "kernel",
+	       "served by", "mechanism");
 	for (int idx = 0; idx < MEMBARRIER_NR_CMDS; idx++) {
 		int cmd = idx ? 1 << (idx - 1) : 0;
 		int in_kernel = kq >= 0 && (cmd == 0 || (kq & cmd));
 
-		printf("%-38s %5d  %-7s %s\n", membarrier_cmd_name(cmd), cmd,
+		printf("%-38s %5d  %-7s %-9s %s\n", membarrier_cmd_name(cmd), cmd,
 		       in_kernel ? "yes" : "no",
-		       membarrier_backend_name(membarrier_backend_of(cmd)));
+		       membarrier_backend_name(membarrier_backend_of(cmd)),
+		       membarrier_mechanism(cmd));
 	}
 	if (query >= 0) {
 		printf("\nQUERY (library): 0x%03x = ", query);
@@ -115,6 +116,10 @@ int tool_status(int argc, char **argv)
 	printf("selection:      MEMBARRIER_BACKEND=%s\n",
 	       mode && *mode ? mode : "auto (unset)");
 	print_commands();
+	if (membarrier_emulation_signal())
+		printf("emulation:      handshake signal %d (MEMBARRIER_SIGNAL); "
+		       "threads that block it are ordered by the fallback\n",
+		       membarrier_emulation_signal());
 	print_registrations();
 	return 0;
 }
