@@ -96,27 +96,34 @@ int mbi_tlb_is_barrier(void)
 	return tlb_is_barrier;
 }
 
+/*
+ * The pool: page i at 2 * i, with an inaccessible page between each two,
+ * so that each page is a mapping of its own: mprotect() then changes one
+ * whole mapping in place, never splitting or merging mappings.
+ */
 static char *pool_get(void)
 {
-	char *p = __atomic_load_n(&pool, __ATOMIC_ACQUIRE);
+	char *p = __atomic_load_n(&pool, __ATOMIC_ACQUIRE), *expected = NULL;
+	long len;
 
 	if (p)
 		return p;
 	page_size = sysconf(_SC_PAGESIZE);
-	p = (char *)mbi_sys6(SYS_mmap, 0, MBI_TLB_PAGES * page_size,
-			     PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-			     -1, 0);
+	len = 2 * MBI_TLB_PAGES * page_size;
+	p = (char *)mbi_sys6(SYS_mmap, 0, len, PROT_NONE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if ((long)p < 0 && (long)p > -4096)
 		return NULL;
-	{
-		char *expected = NULL;
-
-		if (!__atomic_compare_exchange_n(&pool, &expected, p, 0,
-						 __ATOMIC_ACQ_REL,
-						 __ATOMIC_ACQUIRE)) {
-			mbi_sys(SYS_munmap, (long)p, MBI_TLB_PAGES * page_size, 0);
-			p = expected;
+	for (int i = 0; i < MBI_TLB_PAGES; i++)
+		if (mbi_sys(SYS_mprotect, (long)(p + 2L * i * page_size),
+			    page_size, PROT_READ | PROT_WRITE) < 0) {
+			mbi_sys(SYS_munmap, (long)p, len, 0);
+			return NULL;
 		}
+	if (!__atomic_compare_exchange_n(&pool, &expected, p, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		mbi_sys(SYS_munmap, (long)p, len, 0);
+		p = expected;
 	}
 	return p;
 }
@@ -147,7 +154,7 @@ int mbi_tlb_shootdown(void)
 
 	if (i < 0)
 		return p ? -EBUSY : -ENOMEM;
-	page = p + (long)i * page_size;
+	page = p + 2L * i * page_size;
 	membarrier_arch_mb();	/* a: pairs with the IPI's serialization */
 	/* Present, writable and dirty: the downgrade must flush it. */
 	MEMBARRIER_STORE_SHARED(*page, 1);
