@@ -104,6 +104,29 @@ static void select_backends(struct mbi_config *c)
 			   blocked : EINVAL;
 }
 
+/*
+ * MEMBARRIER_KERNEL_MASK=M: treat the kernel as one whose QUERY answers
+ * (its answer & M), as an older kernel or a nohz_full one would: the
+ * tests use it to mix backends per command (e.g. 0x1ff: Linux before 6.3,
+ * no GET_REGISTRATIONS; 0x7f: before 5.10, no RSEQ; 0x3fe: nohz_full).
+ */
+static int limit_kernel(int query)
+{
+	const char *s = secure_getenv("MEMBARRIER_KERNEL_MASK");
+	char *end;
+	long m;
+
+	if (!s || !*s || query < 0)
+		return query;
+	m = strtol(s, &end, 0);
+	if (*end || m < 0) {
+		fprintf(stderr, "libmembarrier: MEMBARRIER_KERNEL_MASK=%s is not "
+			"a mask; ignored\n", s);
+		return query;
+	}
+	return query & (int)m;
+}
+
 static int register_at_load_enabled(void)
 {
 	const char *s = secure_getenv("MEMBARRIER_REGISTER_AT_LOAD");
@@ -128,7 +151,7 @@ static void init_once(void)
 	struct mbi_config *c = &mbi_config;
 
 	c->mode = parse_mode();
-	c->kernel_query = mbi_kernel_probe();
+	c->kernel_query = limit_kernel(mbi_kernel_probe());
 	select_backends(c);
 	/* Release pairs with the acquire in mbi_get_config(). */
 	__atomic_store_n(&c->initialized, 1, __ATOMIC_RELEASE);

@@ -216,7 +216,13 @@ int main(void)
 	self[len] = '\0';
 	snprintf(runner_dir, sizeof(runner_dir), "%s", self);
 	*strrchr(runner_dir, '/') = '\0';
-	kq = membarrier_kernel_query();
+	{
+		/* The oracle is the raw call, whatever the library was told. */
+		static char q[MAX_OUT];
+		char *query = (char *)"C:0";
+
+		kq = run("raw", &query, 1, q) ? -1 : strtol(q, NULL, 10);
+	}
 	if (kq < 0 || (kq & 0x3fe) != 0x3fe)
 		tap_skip_all("the running kernel does not have every command: "
 			     "no oracle for a full differential");

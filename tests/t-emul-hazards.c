@@ -464,6 +464,23 @@ static int own_handler_child(void)
 	       0 : 1;
 }
 
+/* MEMBARRIER_SIGNAL=12: the program's handler on SIGRTMAX-3 is no conflict. */
+static int other_signal_child(void)
+{
+	struct sigaction sa;
+	uint64_t w;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = programs_handler;
+	sigaction(SIGRTMAX - 3, &sa, NULL);
+	if (membarrier_emulation_signal() != SIGUSR2 ||
+	    membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0))
+		return 1;
+	stop = 0;
+	start(spin, NULL);
+	return calls(SC, 20, &w) == 0 && w < BOUND_NS ? 0 : 1;
+}
+
 static void test_own_handler(char **argv)
 {
 	pid_t pid = fork();
@@ -480,6 +497,21 @@ static void test_own_handler(char **argv)
 	tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	       "a program's handler on the signal: registration fails with "
 	       "EBUSY and says why, the handler is kept");
+
+	/* The remedy: MEMBARRIER_SIGNAL picks another signal. */
+	pid = fork();
+	if (pid == 0) {
+		char *args[] = { argv[0], (char *)"--other-signal", NULL };
+
+		setenv("MEMBARRIER_REGISTER_AT_LOAD", "0", 1);
+		setenv("MEMBARRIER_SIGNAL", "12", 1);	/* SIGUSR2 */
+		execv("/proc/self/exe", args);
+		_exit(127);
+	}
+	waitpid(pid, &status, 0);
+	tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	       "MEMBARRIER_SIGNAL=12: the handshake uses SIGUSR2, and the "
+	       "program keeps its handler on the default signal");
 
 	pid = fork();
 	if (pid == 0) {
@@ -531,6 +563,8 @@ int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "--own-handler"))
 		return own_handler_child();
+	if (argc > 1 && !strcmp(argv[1], "--other-signal"))
+		return other_signal_child();
 	if (!getenv("MEMBARRIER_BACKEND")) {
 		setenv("MEMBARRIER_BACKEND", "emulated", 1);
 		if (!getenv("MEMBARRIER_EMUL_TLB"))

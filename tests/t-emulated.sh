@@ -41,6 +41,15 @@ if [ "$(nproc)" -ge 2 ]; then
 	litmus "emulated" --cmd global --iterations 300
 fi
 embed "GLOBAL_EXPEDITED registry" "$TESTS/t-global-expedited"
+
+# Older or nohz_full kernels, simulated: the backends mix per command.
+for m in "0x1ff before-6.3" "0x7f before-5.10" "0x3fe nohz_full" "0x1f 4.14-era"; do
+	export MEMBARRIER_KERNEL_MASK=${m% *}
+	embed "kernel mask ${m% *} (${m#* }): conformance" "$TESTS/t-conformance"
+	DIFF_SEQUENCES=10 embed "kernel mask ${m% *} (${m#* }): differential" \
+		"$TESTS/t-differential"
+done
+unset MEMBARRIER_KERNEL_MASK
 CONFORMANCE_RUNNER=preload embed "emulated, unmodified program under membarrier run" \
 	"$TESTS/t-conformance"
 done_testing
