@@ -8,6 +8,7 @@
  *   membarrier_arch_sync_core()   context-synchronizing instruction
  *   membarrier_arch_cycles()      constant-rate counter common to all CPUs
  *   membarrier_arch_tlb_flush_interrupts()  1 if remote TLB flushes are IPIs
+ *   membarrier_arch_icache_sync() cache maintenance after writing code
  *   membarrier_arch_syscall3/6()  raw system call, returns -errno on error
  * and MEMBARRIER_ARCH_NAME, MEMBARRIER_ARCH_NR_membarrier.
  *

@@ -44,6 +44,32 @@ static inline int membarrier_arch_tlb_flush_interrupts(void)
 	return 0;
 }
 
+/*
+ * Instruction-cache maintenance after writing code (ARM ARM B2.4.4):
+ * clean the data cache to the point of unification by the written
+ * addresses, then invalidate the instruction cache by the addresses it
+ * will be executed from (they differ when code is mapped twice), each
+ * step completed by DSB ISH. Line sizes come from CTR_EL0. The context
+ * synchronization of every thread is the membarrier's (SYNC_CORE).
+ */
+static inline void membarrier_arch_icache_sync(const void *written,
+					       const void *exec,
+					       unsigned long len)
+{
+	unsigned long ctr, dline, iline, w = (unsigned long)written;
+	unsigned long x = (unsigned long)exec;
+
+	__asm__ __volatile__("mrs %0, ctr_el0" : "=r"(ctr));
+	dline = 4ul << ((ctr >> 16) & 0xf);
+	iline = 4ul << (ctr & 0xf);
+	for (unsigned long a = w & ~(dline - 1); a < w + len; a += dline)
+		__asm__ __volatile__("dc cvau, %0" :: "r"(a) : "memory");
+	__asm__ __volatile__("dsb ish" ::: "memory");
+	for (unsigned long a = x & ~(iline - 1); a < x + len; a += iline)
+		__asm__ __volatile__("ic ivau, %0" :: "r"(a) : "memory");
+	__asm__ __volatile__("dsb ish" ::: "memory");
+}
+
 static inline long membarrier_arch_syscall3(long nr, long a, long b, long c)
 {
 	register long x8 __asm__("x8") = nr;

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Biased locking revoked by membarrier (seed 002, after Jann Horn's
+ * example): one thread, the owner, takes the lock with two plain stores
+ * and a load, no atomic read-modify-write, no fence; any other thread
+ * first revokes the bias, once, with a heavy fence, after which everyone
+ * uses a mutex.
+ *
+ *   owner (CPU0)                          revoker (CPU1)
+ *   owner_busy = 1                        revoked = 1
+ *   mbfence_light()                       mbfence_heavy()
+ *   r0 = revoked                          r1 = owner_busy
+ *   (r0 == 0: in the critical section)    (r1 == 0: owner is out)
+ *
+ *   forbidden: r0 == 0 && r1 == 0   (both in the critical section)
+ *
+ * The revoker then waits for owner_busy == 0 (acquire, pairing with the
+ * owner's release in mbbias_owner_unlock()) before it enters. Where no
+ * backend can serve the heavy fence, a lock starts revoked.
+ */
+#ifndef MEMBARRIER_BIASED_LOCK_H
+#define MEMBARRIER_BIASED_LOCK_H
+
+#include <pthread.h>
+
+#include <membarrier/compiler.h>
+#include <membarrier/fence.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct mbbias_lock {
+	int owner_busy;		/* written by the owner only */
+	int owner_slow;		/* the owner holds the mutex (owner only) */
+	int revoked;		/* the bias is gone: the mutex is the lock */
+	pthread_mutex_t mutex;
+};
+
+/* 0, or -errno from pthread_mutex_init. */
+MEMBARRIER_API int mbbias_init(struct mbbias_lock *l);
+MEMBARRIER_API void mbbias_destroy(struct mbbias_lock *l);
+
+/* Slow paths, exported for the inline fast paths. */
+MEMBARRIER_API void mbbias_owner_lock_slow(struct mbbias_lock *l);
+MEMBARRIER_API void mbbias_owner_unlock_slow(struct mbbias_lock *l);
+
+/* Any thread but the owner: revokes the bias on first use. */
+MEMBARRIER_API void mbbias_lock(struct mbbias_lock *l);
+MEMBARRIER_API void mbbias_unlock(struct mbbias_lock *l);
+
+/* 1 once the bias has been revoked. */
+static inline int mbbias_revoked(struct mbbias_lock *l)
+{
+	return __atomic_load_n(&l->revoked, __ATOMIC_ACQUIRE);
+}
+
+/* The owner only (one thread per lock, not nested). */
+static inline void mbbias_owner_lock(struct mbbias_lock *l)
+{
+	MEMBARRIER_STORE_SHARED(l->owner_busy, 1);
+	mbfence_light();	/* pairs with mbfence_heavy() in the revoker */
+	if (membarrier_likely(!MEMBARRIER_LOAD_SHARED(l->revoked)))
+		return;
+	mbbias_owner_lock_slow(l);
+}
+
+static inline void mbbias_owner_unlock(struct mbbias_lock *l)
+{
+	if (membarrier_unlikely(l->owner_slow)) {
+		mbbias_owner_unlock_slow(l);
+		return;
+	}
+	/*
+	 * Release: the critical section before the store that lets a
+	 * revoker in; pairs with its acquire load of owner_busy. A plain
+	 * store on x86_64, STLR on aarch64: neither an RMW nor a fence.
+	 */
+	__atomic_store_n(&l->owner_busy, 0, __ATOMIC_RELEASE);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MEMBARRIER_BIASED_LOCK_H */

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * JIT code publishing: the call seed 003 asks for ("if userspace wants to
+ * modify code and ensure that after the system call returns then no other
+ * thread will be executing the previous code, then there should be an API
+ * for that").
+ *
+ * After writing new instructions into a range, mbjit_publish() returns
+ * once no thread of the process can execute the previous instructions
+ * there: it performs the architecture's instruction-cache maintenance for
+ * the range (none on x86_64; DC CVAU + IC IVAU on aarch64), then a
+ * membarrier(PRIVATE_EXPEDITED_SYNC_CORE), under which every thread
+ * executes a context-synchronizing instruction before it next runs user
+ * code. It also orders memory as membarrier() does:
+ *
+ *   publisher (CPU0)                    any thread (CPU1)
+ *   write code at L
+ *   mbjit_publish(L, L, len)
+ *   store_release(ready, 1)             if (load_acquire(ready))
+ *                                               call L
+ *
+ *   forbidden: CPU1 executes the code that was at L before the write.
+ */
+#ifndef MEMBARRIER_JIT_H
+#define MEMBARRIER_JIT_H
+
+#include <stddef.h>
+
+#include <membarrier/compiler.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Publish len bytes of code written through the address written and
+ * executed from the address exec: the same address, or two views of one
+ * memory (a writable and an executable mapping of a memfd, say). Both
+ * ranges must be readable. 0, or -errno when no backend serves
+ * PRIVATE_EXPEDITED_SYNC_CORE here (EINVAL for len 0 or a NULL range).
+ */
+MEMBARRIER_API int mbjit_publish(const void *written, const void *exec,
+				 size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MEMBARRIER_JIT_H */
