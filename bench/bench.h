@@ -11,6 +11,7 @@
 
 int bench_core(int argc, char **argv);
 int bench_backends(int argc, char **argv);
+int bench_services(int argc, char **argv);
 
 /* Median of n doubles (sorts v). */
 double bench_median(double *v, size_t n);

@@ -51,7 +51,7 @@ static void revoke(struct mbbias_lock *l)
 {
 	int err;
 
-	MEMBARRIER_STORE_SHARED(l->revoked, 1);
+	__atomic_store_n(&l->revoked, 1, __ATOMIC_RELAXED);
 	/* Pairs with mbfence_light() in the owner. Init saw a backend; should
 	 * it fail now (the walk found a CPU unreachable), try again: entering
 	 * without it could break mutual exclusion. */
@@ -76,8 +76,8 @@ static void revoke(struct mbbias_lock *l)
 MEMBARRIER_API void mbbias_lock(struct mbbias_lock *l)
 {
 	pthread_mutex_lock(&l->mutex);
-	/* Only mutex holders write revoked: a plain read is enough here. */
-	if (!l->revoked)
+	/* Only mutex holders write revoked. */
+	if (!__atomic_load_n(&l->revoked, __ATOMIC_RELAXED))
 		revoke(l);
 }
 

@@ -11,6 +11,10 @@
 
 #include "internal.h"
 
+#ifdef MEMBARRIER_TSAN
+MEMBARRIER_API unsigned long mbfence_tsan_word;
+#endif
+
 MEMBARRIER_API int mbfence_heavy_slow(void)
 {
 	static int reported;

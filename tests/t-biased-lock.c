@@ -35,8 +35,12 @@ struct instance {
 
 static struct instance *inst;
 static int instances;
-static volatile int phase = -1, finished = -1;
-static volatile unsigned long long start_at;	/* cycles, this instance */
+/* Harness coordination (relaxed atomics: ThreadSanitizer sees them). */
+static int phase = -1, finished = -1;
+static unsigned long long start_at;	/* cycles, this instance */
+
+#define GET(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+#define SET(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
 static int revokers_left, revokers;
 static int cpus[2] = { -1, -1 };
 
@@ -85,7 +89,7 @@ static void broken_lock(struct mbbias_lock *l)
 {
 	pthread_mutex_lock(&l->mutex);
 	if (!l->revoked) {
-		MEMBARRIER_STORE_SHARED(l->revoked, 1);
+		__atomic_store_n(&l->revoked, 1, __ATOMIC_RELAXED);
 		membarrier_compiler_barrier();
 		while (__atomic_load_n(&l->owner_busy, __ATOMIC_ACQUIRE))
 			membarrier_arch_relax();
@@ -116,10 +120,10 @@ static void *owner(void *arg)
 	for (int i = 0; i < instances; i++) {
 		struct instance *in = &inst[i];
 
-		while (phase < i)
+		while (GET(phase) < i)
 			membarrier_arch_relax();
-		wait_until(start_at + next(&seed) % 256);
-		while (finished < i) {
+		wait_until(GET(start_at) + next(&seed) % 256);
+		while (GET(finished) < i) {
 			mbbias_owner_lock(&in->lock);
 			cs(in);
 			mbbias_owner_unlock(&in->lock);
@@ -141,11 +145,11 @@ static void *revoker(void *arg)
 		struct instance *in = &inst[i];
 		unsigned long long t;
 
-		while (phase < i)
+		while (GET(phase) < i)
 			membarrier_arch_relax();
 		/* Both sides start together (a common time), then jitter so
 		 * that the revocation lands near the owner's lock attempts. */
-		t = start_at + next(&seed) % 512;
+		t = GET(start_at) + next(&seed) % 512;
 		wait_until(t);
 		for (int k = 0; k < REVOKER_OPS; k++) {
 			if (control)
@@ -156,7 +160,7 @@ static void *revoker(void *arg)
 			mbbias_unlock(&in->lock);
 		}
 		if (__atomic_sub_fetch(&revokers_left, 1, __ATOMIC_ACQ_REL) == 0)
-			finished = i;
+			SET(finished, i);
 	}
 	return NULL;
 }
@@ -172,7 +176,8 @@ static int run(int n, int nrevokers, int is_control)
 	revokers = nrevokers;
 	control = is_control;
 	violations = 0;
-	phase = finished = -1;
+	SET(phase, -1);
+	SET(finished, -1);
 	inst = calloc((size_t)n, sizeof(*inst));
 	for (int i = 0; i < n; i++)
 		mbbias_init(&inst[i].lock);
@@ -180,10 +185,10 @@ static int run(int n, int nrevokers, int is_control)
 	for (intptr_t k = 0; k < revokers; k++)
 		pthread_create(&r[k], NULL, revoker, (void *)(k + 1));
 	for (int i = 0; i < n; i++) {
-		revokers_left = revokers;
-		start_at = membarrier_arch_cycles() + 20000;
-		phase = i;
-		while (finished < i)
+		SET(revokers_left, revokers);
+		SET(start_at, membarrier_arch_cycles() + 20000);
+		SET(phase, i);
+		while (GET(finished) < i)
 			sched_yield();
 	}
 	pthread_join(o, NULL);
@@ -231,9 +236,14 @@ int main(void)
 				MEMBARRIER_CMD_PRIVATE_EXPEDITED)), violations,
 		       bad ? "no" : "yes");
 	}
+#ifdef MEMBARRIER_TSAN
+	tap_skip("under ThreadSanitizer the light fence is a seq_cst RMW: "
+		 "the reordering cannot happen", "control");
+#else
 	run(2000, 1, 1);
 	tap_ok(violations > 0,
 	       "control, a revoker without the heavy fence: the harness sees "
 	       "%ld overlaps", violations);
+#endif
 	return tap_done();
 }

@@ -31,7 +31,7 @@ typedef uint32_t (*fn_t)(void);
 
 static unsigned char *wview, *xview;
 static uint32_t announced;
-static volatile int stop;
+static int stop;
 
 #if defined(__x86_64__)
 /* nopl (%rax); mov $v, %eax; ret -- the immediate at offset 4. */
@@ -77,7 +77,7 @@ static void *caller(void *arg)
 	unsigned long n = 0, bad = 0;
 
 	(void)arg;
-	while (!stop) {
+	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
 		/* Acquire pairs with the publisher's release of announced. */
 		uint32_t p = __atomic_load_n(&announced, __ATOMIC_ACQUIRE);
 		uint32_t got = fn();
@@ -141,7 +141,7 @@ int main(void)
 		/* Release pairs with the callers' acquire. */
 		__atomic_store_n(&announced, v, __ATOMIC_RELEASE);
 	}
-	stop = 1;
+	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (int i = 0; i < callers; i++)
 		pthread_join(t[i], NULL);
 	tap_ok(!failures, "%d versions published, %d callers", VERSIONS, callers);

@@ -32,9 +32,14 @@
 #define RSEQ_CMD MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ
 #define ROUNDS 40
 
-static volatile unsigned long aborts;
-static volatile int in_cs, quit;
-static volatile int cs_cpu = -1;
+/* Shared with the section's thread: atomics, so that ThreadSanitizer
+ * sees them (the asm's store to in_cs is invisible to it either way). */
+static unsigned long aborts;
+static int in_cs, quit;
+static int cs_cpu = -1;
+
+#define GET(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
+#define SET(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
 
 #if defined(__x86_64__)
 /* Spin inside the section until aborted; the signature precedes abort. */
@@ -131,19 +136,19 @@ static void *cs_thread(void *arg)
 	(void)arg;
 	pin(cpus[1]);
 	rs = my_rseq();
-	while (!quit) {
-		cs_cpu = (int)rs->cpu_id;
+	while (!GET(quit)) {
+		SET(cs_cpu, (int)rs->cpu_id);
 		spin_in_cs(rs);
 		/* Only an abort gets here. */
-		in_cs = 0;
-		aborts++;
+		SET(in_cs, 0);
+		SET(aborts, GET(aborts) + 1);
 	}
 	return NULL;
 }
 
 static void wait_in_cs(void)
 {
-	while (!in_cs)
+	while (!GET(in_cs))
 		sched_yield();
 }
 
@@ -158,9 +163,9 @@ static int aborted_since(unsigned long before)
 {
 	uint64_t t0 = now_ns();
 
-	while (aborts == before && now_ns() - t0 < 100000000ull)
+	while (GET(aborts) == before && now_ns() - t0 < 100000000ull)
 		sched_yield();
-	return aborts != before;
+	return GET(aborts) != before;
 }
 
 static uint64_t now_ns(void)
@@ -186,18 +191,18 @@ static int run_rounds(unsigned int flags, int cpu, int *spontaneous)
 		uint64_t t0, d;
 
 		wait_in_cs();
-		before = aborts;
+		before = GET(aborts);
 		t0 = now_ns();
 		if (membarrier(RSEQ_CMD, flags, cpu))
 			return -errno;
 		caught += aborted_since(before);
 		d = now_ns() - t0;
 		wait_in_cs();
-		before = aborts;
+		before = GET(aborts);
 		t0 = now_ns();
 		while (now_ns() - t0 < d)
 			sched_yield();
-		*spontaneous += aborts != before;
+		*spontaneous += GET(aborts) != before;
 	}
 	return caught;
 }
@@ -240,14 +245,14 @@ int main(void)
 	       caught, ROUNDS, spont, ROUNDS);
 
 	wait_in_cs();
-	caught = attempt(MEMBARRIER_CMD_FLAG_CPU, cs_cpu, &spont);
+	caught = attempt(MEMBARRIER_CMD_FLAG_CPU, GET(cs_cpu), &spont);
 	tap_ok(caught == ROUNDS && spont < ROUNDS / 4,
 	       "FLAG_CPU on the section's CPU (%d) aborted it (%d/%d); "
-	       "spontaneous: %d/%d", cs_cpu, caught, ROUNDS, spont, ROUNDS);
+	       "spontaneous: %d/%d", GET(cs_cpu), caught, ROUNDS, spont, ROUNDS);
 
-	quit = 1;
+	SET(quit, 1);
 	/* Let it out: one more abort. */
-	while (in_cs)
+	while (GET(in_cs))
 		membarrier(RSEQ_CMD, 0, 0);
 	pthread_join(t, NULL);
 	return tap_done();

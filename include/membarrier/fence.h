@@ -16,8 +16,9 @@
  *   forbidden: r0 == 0 && r1 == 0
  *
  * Build with -DMEMBARRIER_TSAN (make check-tsan does) and both become
- * sequentially consistent fences, which ThreadSanitizer understands;
- * it cannot see the ordering a membarrier gives.
+ * sequentially consistent read-modify-writes of one shared word, which
+ * ThreadSanitizer understands; it cannot see the ordering a membarrier
+ * gives, nor a standalone fence.
  */
 #ifndef MEMBARRIER_FENCE_H
 #define MEMBARRIER_FENCE_H
@@ -36,14 +37,21 @@ extern "C" {
 MEMBARRIER_API int mbfence_heavy_slow(void);
 
 #ifdef MEMBARRIER_TSAN
+/*
+ * ThreadSanitizer models no standalone fence, but it models atomic
+ * read-modify-writes: every fence is a seq_cst RMW of one shared word, so
+ * any two fences are ordered and synchronize as seq_cst fences would.
+ */
+MEMBARRIER_API extern unsigned long mbfence_tsan_word;
+
 static inline void mbfence_light(void)
 {
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	__atomic_fetch_add(&mbfence_tsan_word, 0, __ATOMIC_SEQ_CST);
 }
 
 static inline int mbfence_heavy(void)
 {
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	__atomic_fetch_add(&mbfence_tsan_word, 0, __ATOMIC_SEQ_CST);
 	return mbfence_heavy_slow();
 }
 #else
