@@ -5,6 +5,7 @@
 #   make check        build, then run every test (TAP, summarised by prove)
 #   make check-asan   the same under AddressSanitizer + UBSan
 #   make bench        benchmarks (key=value lines, ratios)
+#   make regtest      long tests (RCU torture; RCU_TORTURE_SECONDS=20)
 #   make install      PREFIX=/usr/local DESTDIR=
 #
 # Variables: CC, CFLAGS (optimisation/debug), BUILD, PREFIX, DESTDIR.
@@ -37,6 +38,10 @@ endif
 
 WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wpointer-arith -Wvla
+ifeq ($(TSAN),1)
+# ThreadSanitizer: the asymmetric fences become seq_cst fences it models.
+SAN_FLAGS := -fsanitize=thread -DMEMBARRIER_TSAN -fno-omit-frame-pointer
+endif
 ifeq ($(SAN),1)
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
@@ -58,10 +63,24 @@ PRELOAD    := $(BUILD)/lib/libmembarrier-preload.so
 
 LIB_SRCS  := $(wildcard src/*.c)
 LIB_OBJS  := $(LIB_SRCS:src/%.c=$(BUILD)/obj/lib/%.o)
-TOOL_SRCS := $(wildcard tools/*.c) $(wildcard bench/*.c)
+TOOL_SRCS := $(wildcard tools/*.c) \
+	$(filter-out bench/rcu_liburcu.c,$(wildcard bench/*.c))
 TOOL_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(TOOL_SRCS))
 HEADERS   := $(wildcard include/*.h include/membarrier/*.h \
-	include/membarrier/arch/*.h src/*.h tools/*.h tests/*.h)
+	include/membarrier/arch/*.h src/*.h tools/*.h tests/*.h bench/*.h)
+
+# liburcu (Debian's liburcu-dev), for the comparison rows of bench rcu.
+# They run in a helper program: liburcu's constructors (a raw membarrier
+# system call, a SIGUSR1 handler) must stay out of the tool.
+URCU_LIBS := -lurcu-memb -lurcu-mb -lurcu-signal -lurcu-qsbr -lurcu-common
+URCU_HDRS := $(foreach f,memb mb signal qsbr,-include urcu/urcu-$(f).h)
+HAVE_LIBURCU := $(shell echo 'int main(void) { return 0; }' | $(CC) -x c \
+	$(URCU_HDRS) -o /dev/null - $(URCU_LIBS) -lpthread >/dev/null 2>&1 && echo 1)
+BENCH_URCU := $(BUILD)/libexec/membarrier/bench-rcu-liburcu
+ifeq ($(HAVE_LIBURCU),1)
+$(BUILD)/obj/bench/rcu.o: CPPFLAGS_ALL += -DHAVE_LIBURCU
+BENCH_AUX := $(BENCH_URCU)
+endif
 
 # Tests: tests/t-*.c are TAP programs; tests/t-*.sh TAP scripts.
 TEST_C     := $(wildcard tests/t-*.c)
@@ -70,15 +89,15 @@ TEST_SH    := $(wildcard tests/t-*.sh)
 TEST_AUX   := $(BUILD)/tests/seqrun-lib $(BUILD)/tests/seqrun-raw \
 	$(BUILD)/tests/sandbox
 
-.PHONY: all lib tool tests run check check-asan check-clang bench install \
-	uninstall clean
+.PHONY: all lib tool tests run check check-asan check-clang bench regtest \
+	install uninstall clean
 .DELETE_ON_ERROR:
 
 all: lib tool tests
 
 lib: $(LIB_SO) $(LIB_A) $(PRELOAD)
 
-tool: $(TOOL)
+tool: $(TOOL) $(BENCH_AUX)
 
 tests: $(TEST_BINS) $(TEST_AUX)
 
@@ -118,6 +137,11 @@ $(TOOL): $(TOOL_OBJS) $(LIB_SO)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(LDFLAGS_ALL) $(RPATH) -o $@ $(TOOL_OBJS) \
 		-L$(BUILD)/lib -lmembarrier $(LDLIBS_ALL)
+
+$(BENCH_URCU): $(BUILD)/obj/bench/rcu_liburcu.o $(BUILD)/obj/bench/rcu_run.o
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(LDFLAGS_ALL) -o $@ $^ $(URCU_LIBS) $(LDLIBS_ALL)
 
 $(BUILD)/tests/t-%: tests/t-%.c $(HEADERS) $(LIB_SO)
 	@mkdir -p $(@D)
@@ -160,6 +184,17 @@ endif
 check-asan:
 	$(MAKE) --no-print-directory SAN=1 BUILD=$(BUILD)/asan check-tests
 
+# The RCU and service tests under ThreadSanitizer.
+check-tsan:
+	$(MAKE) --no-print-directory TSAN=1 BUILD=$(BUILD)/tsan tsan-tests
+
+TSAN_TESTS = $(filter $(BUILD)/tests/t-rcu% $(BUILD)/tests/t-jit \
+	$(BUILD)/tests/t-biased-lock $(BUILD)/tests/t-rseq-%,$(TEST_BINS))
+
+.PHONY: check-tsan tsan-tests
+tsan-tests: all
+	BUILD=$(BUILD) TSAN=1 prove --exec '' $(TSAN_TESTS)
+
 # Tests of the current BUILD, without the clang pass.
 .PHONY: check-tests
 check-tests: all
@@ -167,6 +202,18 @@ check-tests: all
 
 bench: all
 	$(TOOL) bench core
+	$(TOOL) bench rcu --readers 1 --writers 1 --seconds $(RCU_BENCH_SECONDS)
+	$(TOOL) bench rcu --readers 6 --writers 2 --seconds $(RCU_BENCH_SECONDS)
+
+RCU_BENCH_SECONDS ?= 2
+
+# Long tests: the RCU torture tests for minutes instead of seconds
+# (RCU_TORTURE_SECONDS per configuration).
+regtest: all
+	BUILD=$(BUILD) SAN=$(SAN) RCU_TORTURE_SECONDS=$(RCU_TORTURE_SECONDS) \
+		prove --exec '' $(BUILD)/tests/t-rcu-torture $(BUILD)/tests/t-rcu-list
+
+RCU_TORTURE_SECONDS ?= 20
 
 install: lib tool
 	install -d $(DESTDIR)$(INCLUDEDIR)/membarrier/arch \

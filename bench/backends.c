@@ -35,82 +35,6 @@ static const int cmds[] = {
 static const int spinning[] = { 0, 1, 2, 4, 8 };
 static const int sleeping[] = { 0, 64 };
 
-static volatile int stop;
-
-/* Interrupts pause() (an ignored signal would not). */
-static void wake(int sig)
-{
-	(void)sig;
-}
-
-static void *spin(void *arg)
-{
-	(void)arg;
-	while (!stop)
-		membarrier_arch_relax();
-	return NULL;
-}
-
-static void *sleep_forever(void *arg)
-{
-	(void)arg;
-	while (!stop)
-		pause();
-	return NULL;
-}
-
-struct crew {
-	pthread_t t[80];
-	int n;
-};
-
-static void crew_start(struct crew *c, int spin_n, int sleep_n)
-{
-	pthread_attr_t a;
-
-	stop = 0;
-	c->n = 0;
-	pthread_attr_init(&a);
-	pthread_attr_setstacksize(&a, 64 * 1024);
-	for (int i = 0; i < spin_n + sleep_n; i++)
-		if (!pthread_create(&c->t[c->n], &a, i < spin_n ? spin : sleep_forever,
-				    NULL))
-			c->n++;
-	pthread_attr_destroy(&a);
-	usleep(2000);
-}
-
-static void crew_stop(struct crew *c)
-{
-	stop = 1;
-	for (int i = 0; i < c->n; i++) {
-		pthread_kill(c->t[i], SIGURG);	/* wake pause() */
-		pthread_join(c->t[i], NULL);
-	}
-}
-
-/* ns per call: median of three rounds, each of budget_ns / 3. */
-static double cost(int cmd, uint64_t budget_ns, unsigned long *total)
-{
-	double r[3];
-
-	*total = 0;
-	for (int k = 0; k < 3; k++) {
-		uint64_t t0 = tool_now_ns(), t;
-		unsigned long n = 0;
-
-		do {
-			if (membarrier(cmd, 0, 0))
-				return -1;
-			n++;
-			t = tool_now_ns() - t0;
-		} while (t < budget_ns / 3);
-		r[k] = (double)t / (double)n;
-		*total += n;
-	}
-	return bench_median(r, 3);
-}
-
 static double loop_ns(int light, unsigned long n)
 {
 	uint64_t t0 = tool_now_ns();
@@ -135,7 +59,6 @@ static int child(const char *label, uint64_t budget_ns)
 	};
 	double empty[5], light[5];
 
-	signal(SIGURG, wake);
 	for (unsigned int i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
 		membarrier(regs[i], 0, 0);
 	for (int k = 0; k < 5; k++) {
@@ -147,23 +70,23 @@ static int child(const char *label, uint64_t budget_ns)
 	       bench_median(empty, 5), bench_median(light, 5) / bench_median(empty, 5));
 	for (unsigned int s = 0; s < sizeof(sleeping) / sizeof(sleeping[0]); s++)
 		for (unsigned int p = 0; p < sizeof(spinning) / sizeof(spinning[0]); p++) {
-			struct crew crew;
+			struct bench_crew crew;
 
-			crew_start(&crew, spinning[p], sleeping[s]);
+			bench_crew_start(&crew, spinning[p], sleeping[s]);
 			for (unsigned int c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++) {
 				unsigned long n;
 				double ns;
 
 				if (membarrier_backend_of(cmds[c]) == MEMBARRIER_BACKEND_NONE)
 					continue;
-				ns = cost(cmds[c], budget_ns, &n);
+				ns = bench_cost(cmds[c], budget_ns, &n);
 				printf("bench=backends backend=%s cmd=%s spinning=%d "
 				       "sleeping=%d calls=%lu ns_per_call=%.0f\n", label,
 				       membarrier_cmd_name(cmds[c]), spinning[p],
 				       sleeping[s], n, ns);
 				fflush(stdout);
 			}
-			crew_stop(&crew);
+			bench_crew_stop(&crew);
 		}
 	return 0;
 }

@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: MIT
 /* membarrier bench NAME: the benchmark table. */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <membarrier.h>
+#include <membarrier/arch.h>
 
 #include "../tools/tool.h"
 #include "bench.h"
+#include "rcu_bench.h"
 
 static const struct {
 	const char *name;
@@ -12,6 +18,8 @@ static const struct {
 } benches[] = {
 	{ "core", bench_core },
 	{ "backends", bench_backends },
+	{ "services", bench_services },
+	{ "rcu", bench_rcu },
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -25,6 +33,78 @@ double bench_median(double *v, size_t n)
 {
 	qsort(v, n, sizeof(*v), cmp_double);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static volatile int crew_stop;
+
+/* Interrupts pause() (an ignored signal would not). */
+static void crew_wake(int sig)
+{
+	(void)sig;
+}
+
+static void *crew_spin(void *arg)
+{
+	(void)arg;
+	while (!crew_stop)
+		membarrier_arch_relax();
+	return NULL;
+}
+
+static void *crew_sleep(void *arg)
+{
+	(void)arg;
+	while (!crew_stop)
+		pause();
+	return NULL;
+}
+
+void bench_crew_start(struct bench_crew *c, int spinning, int sleeping)
+{
+	pthread_attr_t a;
+
+	signal(SIGURG, crew_wake);
+	crew_stop = 0;
+	c->n = 0;
+	pthread_attr_init(&a);
+	pthread_attr_setstacksize(&a, 64 * 1024);
+	for (int i = 0; i < spinning + sleeping &&
+	     c->n < (int)(sizeof(c->t) / sizeof(c->t[0])); i++)
+		if (!pthread_create(&c->t[c->n], &a, i < spinning ? crew_spin :
+				    crew_sleep, NULL))
+			c->n++;
+	pthread_attr_destroy(&a);
+	usleep(2000);
+}
+
+void bench_crew_stop(struct bench_crew *c)
+{
+	crew_stop = 1;
+	for (int i = 0; i < c->n; i++) {
+		pthread_kill(c->t[i], SIGURG);	/* wake pause() */
+		pthread_join(c->t[i], NULL);
+	}
+}
+
+double bench_cost(int cmd, uint64_t budget_ns, unsigned long *total)
+{
+	double r[3];
+
+	*total = 0;
+	for (int k = 0; k < 3; k++) {
+		uint64_t t0 = tool_now_ns(), t;
+		unsigned long n = 0;
+
+		do {
+			if (membarrier(cmd, 0, 0))
+				return -1;
+			n++;
+			t = tool_now_ns() - t0;
+		} while (t < budget_ns / 3);
+		r[k] = (double)t / (double)n;
+		*total += n;
+	}
+	return bench_median(r, 3);
 }
 
 int tool_bench(int argc, char **argv)

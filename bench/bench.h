@@ -13,6 +13,24 @@ int bench_core(int argc, char **argv);
 int bench_backends(int argc, char **argv);
 int bench_services(int argc, char **argv);
 
+/* Threads that spin (running) or sleep (pause()) while a cost is taken. */
+#include <pthread.h>
+#include <stdint.h>
+
+struct bench_crew {
+	pthread_t t[80];
+	int n;
+};
+
+void bench_crew_start(struct bench_crew *c, int spinning, int sleeping);
+void bench_crew_stop(struct bench_crew *c);
+
+/*
+ * ns per membarrier(cmd): median of three rounds of budget_ns / 3 each;
+ * calls made in *total. -1 if a call fails.
+ */
+double bench_cost(int cmd, uint64_t budget_ns, unsigned long *total);
+
 /* Median of n doubles (sorts v). */
 double bench_median(double *v, size_t n);
 

@@ -8,12 +8,20 @@
  *   sandbox --eperm  -- CMD ARGS   membarrier fails with EPERM (Docker's and
  *                                  Podman's default profiles)
  *   sandbox --trap   -- CMD ARGS   membarrier raises SIGSYS (Android < 10)
+ *   sandbox --fake   -- CMD ARGS   membarrier lies: QUERY claims every
+ *                                  command, every call returns 0 and
+ *                                  orders nothing (a supervisor answers
+ *                                  through SECCOMP_RET_USER_NOTIF)
  *
  * The filter is inherited by every child and survives execve(), so a whole
  * test suite runs inside it. No libseccomp: the BPF program is four
  * instructions.
  */
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -32,7 +40,7 @@
 #error "sandbox: unsupported architecture"
 #endif
 
-static int install(unsigned int action)
+static int install(unsigned int action, unsigned int flags)
 {
 	struct sock_filter code[] = {
 		/* Another ABI (e.g. x32, compat): leave it alone. */
@@ -52,12 +60,65 @@ static int install(unsigned int action)
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		return -1;
-	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+}
+
+/* The fake membarrier's answer: every command claimed, nothing done. */
+static long fake_answer(const struct seccomp_data *d)
+{
+	if (d->args[0] == 0 && d->args[1] == 0)	/* QUERY */
+		return 0x3ff;
+	return 0;
+}
+
+/* Supervise the child: answer its membarrier calls until it exits. */
+static int supervise(int listener, pid_t child)
+{
+	struct seccomp_notif req;
+	struct seccomp_notif_resp resp;
+	int status;
+
+	for (;;) {
+		struct pollfd p = { .fd = listener, .events = POLLIN };
+
+		if (waitpid(child, &status, WNOHANG) == child)
+			return WIFEXITED(status) ? WEXITSTATUS(status) :
+			       128 + WTERMSIG(status);
+		if (poll(&p, 1, 100) <= 0 || !(p.revents & POLLIN))
+			continue;
+		memset(&req, 0, sizeof(req));
+		if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req))
+			continue;
+		memset(&resp, 0, sizeof(resp));
+		resp.id = req.id;
+		resp.val = fake_answer(&req.data);
+		ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+	}
+}
+
+static int run_fake(char **argv)
+{
+	int listener = install(SECCOMP_RET_USER_NOTIF,
+			       SECCOMP_FILTER_FLAG_NEW_LISTENER);
+	pid_t child;
+
+	if (listener < 0) {
+		perror("sandbox: seccomp user notification");
+		return 2;
+	}
+	child = fork();
+	if (child == 0) {
+		close(listener);
+		execvp(argv[0], argv);
+		perror("sandbox: exec");
+		_exit(127);
+	}
+	return supervise(listener, child);
 }
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: sandbox --enosys|--eperm|--trap -- CMD [ARGS]\n");
+	fprintf(stderr, "usage: sandbox --enosys|--eperm|--trap|--fake -- CMD [ARGS]\n");
 	return 2;
 }
 
@@ -73,9 +134,11 @@ int main(int argc, char **argv)
 		action = SECCOMP_RET_ERRNO | EPERM;
 	else if (!strcmp(argv[1], "--trap"))
 		action = SECCOMP_RET_TRAP;
+	else if (!strcmp(argv[1], "--fake"))
+		return run_fake(argv + 3);
 	else
 		return usage();
-	if (install(action)) {
+	if (install(action, 0)) {
 		perror("sandbox: seccomp");
 		return 2;
 	}

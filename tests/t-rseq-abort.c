@@ -27,6 +27,7 @@
 #include <membarrier.h>
 #include <membarrier/arch.h>
 
+#include "../tools/rseq_probe.h"
 #include "tap.h"
 
 #define RSEQ_CMD MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ
@@ -41,64 +42,6 @@ static int cs_cpu = -1;
 #define GET(x) __atomic_load_n(&(x), __ATOMIC_ACQUIRE)
 #define SET(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
 
-#if defined(__x86_64__)
-/* Spin inside the section until aborted; the signature precedes abort. */
-static void spin_in_cs(struct rseq *rs)
-{
-	__asm__ __volatile__(
-		".pushsection __rseq_cs, \"aw\"\n\t"
-		".balign 32\n"
-		"10:\n\t"
-		".long 0, 0\n\t"
-		".quad 11f, (12f - 11f), 13f\n\t"
-		".popsection\n\t"
-		"leaq 10b(%%rip), %%rax\n\t"
-		"movq %%rax, %c[cs_off](%[rs])\n"
-		"11:\n\t"
-		"movl $1, %[in]\n"
-		"14:\n\t"
-		"jmp 14b\n"
-		"12:\n\t"
-		".byte 0x0f, 0xb9, 0x3d\n\t"
-		".long %c[sig]\n"
-		"13:\n\t"
-		: [in] "=m"(in_cs)
-		: [rs] "r"(rs), [cs_off] "i"(offsetof(struct rseq, rseq_cs)),
-		  [sig] "i"(RSEQ_SIG)
-		: "rax", "memory", "cc");
-}
-#elif defined(__aarch64__)
-static void spin_in_cs(struct rseq *rs)
-{
-	__asm__ __volatile__(
-		".pushsection __rseq_cs, \"aw\"\n\t"
-		".balign 32\n"
-		"10:\n\t"
-		".long 0, 0\n\t"
-		".quad 11f, (12f - 11f), 13f\n\t"
-		".popsection\n\t"
-		"adrp x9, 10b\n\t"
-		"add x9, x9, :lo12:10b\n\t"
-		"str x9, [%[rs], #%c[cs_off]]\n"
-		"11:\n\t"
-		"mov w10, #1\n\t"
-		"str w10, %[in]\n"
-		"14:\n\t"
-		"b 14b\n"
-		"12:\n\t"
-		".inst %c[sig]\n"
-		"13:\n\t"
-		: [in] "=m"(in_cs)
-		: [rs] "r"(rs), [cs_off] "i"(offsetof(struct rseq, rseq_cs)),
-		  [sig] "i"(RSEQ_SIG)
-		: "x9", "x10", "memory", "cc");
-}
-#endif
-
-static struct rseq *my_rseq(void)
-{
-	return (struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset);
-}
 
 /* Keep the caller and the section on different CPUs, when there are two:
  * else the caller's own running preempts (and aborts) the section. */
@@ -135,10 +78,10 @@ static void *cs_thread(void *arg)
 
 	(void)arg;
 	pin(cpus[1]);
-	rs = my_rseq();
+	rs = rseq_probe_area();
 	while (!GET(quit)) {
 		SET(cs_cpu, (int)rs->cpu_id);
-		spin_in_cs(rs);
+		rseq_probe_spin(rs, &in_cs);
 		/* Only an abort gets here. */
 		SET(in_cs, 0);
 		SET(aborts, GET(aborts) + 1);

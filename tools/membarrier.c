@@ -13,6 +13,9 @@ static const struct subcommand {
 	int (*run)(int argc, char **argv);
 	const char *help;
 } subcommands[] = {
+	{ "doctor", tool_doctor,
+	  "what membarrier really gives here: backends verified, costs,\n"
+	  "                verdict and advice [--json]" },
 	{ "status", tool_status,
 	  "commands, the backend serving each, registrations, seccomp" },
 	{ "litmus", tool_litmus,

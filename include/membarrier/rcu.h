@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Userspace RCU on membarrier: readers run compiler barriers only, the
+ * updater pays with mbfence_heavy() (PRIVATE_EXPEDITED under the library's
+ * own registration, on whichever backend serves it here).
+ *
+ *	mbrcu_register_thread();		once per reader thread
+ *	mbrcu_read_lock();			nestable, wait-free
+ *	p = mbrcu_dereference(gp);
+ *	... use *p ...
+ *	mbrcu_read_unlock();
+ *
+ *	old = mbrcu_xchg_pointer(&gp, new);	updater
+ *	mbrcu_synchronize();			every reader that could see
+ *	free(old);				old has left
+ *
+ * or mbrcu_call(&old->rcu, free_fn) to reclaim from a worker thread, and
+ * mbrcu_barrier() to wait for every callback queued so far.
+ *
+ * The protocol (src/rcu_core.c has the details). Each reader owns a
+ * counter word ctr: 0 when quiescent, else the grace-period number it
+ * read from the global word when its outermost critical section began,
+ * shifted, plus its nesting depth. A grace period n publishes n in the
+ * global word, then waits for every reader whose ctr shows a period
+ * before n. Two pairs of barriers make that sound:
+ *
+ * 1. store buffering, entering a critical section:
+ *
+ *	CPU0 (reader)			CPU1 (updater)
+ *	ctr = gp			p = new		(unpublish old)
+ *	mbfence_light()			mbfence_heavy()
+ *	r0 = p				r1 = ctr		(scan)
+ *
+ *	forbidden: r0 == old && r1 == 0
+ *	(the updater would not wait for a reader holding old)
+ *
+ * 2. load buffering, leaving it:
+ *
+ *	CPU0 (reader)			CPU1 (updater)
+ *	r0 = old->field			r1 = ctr		(scan)
+ *	mbfence_light()			end-of-grace-period fence
+ *	ctr = 0				old->field = POISON	(free)
+ *
+ *	forbidden: r1 == 0 && r0 == POISON
+ *
+ * The end-of-grace-period fence is nothing on TSO machines (x86_64: a
+ * load is never reordered with a later store, on either side), and
+ * mbfence_heavy() elsewhere; back-to-back grace periods share it with the
+ * next one's opening fence. On TSO machines the opening fence is needed
+ * only for readers seen quiescent: a reader seen inside a critical
+ * section of the new period has read the new period before its loads,
+ * which proves it. Hence at most one heavy fence per grace period, none
+ * when the readers are busy.
+ *
+ * Rules: a thread registers before its first read-side critical section
+ * (mbrcu_read_lock() on an unregistered thread dereferences NULL); a
+ * critical section must not call mbrcu_synchronize() or mbrcu_barrier()
+ * (they would wait for it: they abort instead); nesting is limited to
+ * 65535 levels; callbacks must not call fork() or mbrcu_barrier(). A
+ * thread that exits without unregistering, inside a critical section or
+ * not, is unregistered by a thread-specific data destructor. fork() is
+ * safe anywhere, in a critical section too: the child keeps its own
+ * thread's state, forgets the others', and gets a worker for the
+ * callbacks still pending, which then run in both processes.
+ *
+ * <membarrier/rcu_mb.h> has the fence-in-reader flavor (the baseline),
+ * <membarrier/rcu_list.h> a list, <membarrier/rcu_hash.h> a hash table.
+ */
+#ifndef MEMBARRIER_RCU_H
+#define MEMBARRIER_RCU_H
+
+#include <stdint.h>
+
+#include <membarrier/compiler.h>
+#include <membarrier/fence.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- protected pointers (every flavor) ---- */
+
+/*
+ * Load a protected pointer inside a read-side critical section. The
+ * address dependency from this load to every access through the pointer
+ * orders them on every supported architecture, as the kernel's
+ * rcu_dereference() (READ_ONCE) relies on: no barrier instruction.
+ */
+#ifdef MEMBARRIER_TSAN
+#define mbrcu_dereference(p)	__atomic_load_n(&(p), __ATOMIC_ACQUIRE)
+#else
+#define mbrcu_dereference(p)	__atomic_load_n(&(p), __ATOMIC_RELAXED)
+#endif
+
+/*
+ * Publish v in p: the release orders v's initialization before the
+ * store; pairs with the address dependency of mbrcu_dereference().
+ */
+#define mbrcu_assign_pointer(p, v)					\
+	__atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
+
+/* Publish v in *pp and return the old value (a full barrier). */
+#define mbrcu_xchg_pointer(pp, v)					\
+	__atomic_exchange_n((pp), (v), __ATOMIC_SEQ_CST)
+
+/*
+ * Replace *pp by v if it still is old; returns what *pp held (old on
+ * success). A full barrier.
+ */
+#define mbrcu_cmpxchg_pointer(pp, old, v)				\
+	__extension__ ({						\
+		__typeof__(*(pp)) _mbrcu_o = (old);			\
+		__atomic_compare_exchange_n((pp), &_mbrcu_o, (v), 0,	\
+					    __ATOMIC_SEQ_CST,		\
+					    __ATOMIC_SEQ_CST);		\
+		_mbrcu_o;						\
+	})
+
+/* A deferred callback: embed it in the object that mbrcu_call() reclaims. */
+struct mbrcu_head {
+	struct mbrcu_head *next;
+	void (*func)(struct mbrcu_head *head);
+};
+
+#define mbrcu_container_of(ptr, type, member)				\
+	((type *)(void *)((char *)(ptr) - __builtin_offsetof(type, member)))
+
+/* ---- reader state, shared by the flavors' inline read sides ---- */
+
+/* ctr = period << MBRCU_NEST_BITS | nesting depth; 0 when quiescent. */
+#define MBRCU_NEST_BITS		16
+#define MBRCU_NEST_MASK		((UINT64_C(1) << MBRCU_NEST_BITS) - 1)
+#define MBRCU_NEST_ONE		UINT64_C(1)
+
+/*
+ * A reader's record. It lives on the heap, outlives its thread, and is
+ * recycled: an updater may read it at any time. Only ctr and wake are
+ * public, for the inline read side.
+ */
+struct mbrcu_reader {
+	uint64_t ctr;		/* written by its thread, read by updaters */
+	uint32_t wake;		/* set by an updater that sleeps on it */
+};
+
+/* The global word: the current period, with a nesting count of one. */
+struct mbrcu_gp {
+	uint64_t ctr;
+} __attribute__((aligned(64)));
+
+#define MBRCU_LOAD(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define MBRCU_STORE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+/* ---- the default flavor: mbrcu_* ---- */
+
+/*
+ * The read side reaches its thread's record through initial-exec TLS: the
+ * compiler then keeps the offset in a register, and each access is one
+ * %fs-relative load (40% faster read sides than the default model, which
+ * a program's link only relaxes to a three-instruction sequence). A
+ * module that includes this header and may be dlopen()ed into a process
+ * that did not load libmembarrier at startup can define
+ * MBRCU_TLS_DYNAMIC to keep the default model (the library does).
+ */
+#ifdef MBRCU_TLS_DYNAMIC
+#define MBRCU_TLS
+#else
+#define MBRCU_TLS	__attribute__((tls_model("initial-exec")))
+#endif
+
+/* Current grace-period word and this thread's record (NULL: unregistered). */
+MEMBARRIER_API extern struct mbrcu_gp mbrcu_gp_state;
+MEMBARRIER_API extern __thread struct mbrcu_reader *mbrcu_tls_reader MBRCU_TLS;
+
+/*
+ * Make the calling thread a reader: 0, 0 again if it already is one,
+ * -ENOMEM, or -errno when no backend can serve the heavy fence here
+ * (grace periods would then be unsound; nothing was registered).
+ */
+MEMBARRIER_API int mbrcu_register_thread(void);
+
+/* Stop being a reader (outside any critical section). */
+MEMBARRIER_API void mbrcu_unregister_thread(void);
+
+/*
+ * Wait until every read-side critical section that began before the call
+ * has ended. Concurrent callers share grace periods. Never from inside a
+ * critical section.
+ */
+MEMBARRIER_API void mbrcu_synchronize(void);
+
+/*
+ * Run func(head) from the flavor's worker thread after a grace period.
+ * Callbacks of one flavor run in the order they were queued, in batches
+ * that share a grace period. Any thread may call it, registered or not.
+ */
+MEMBARRIER_API void mbrcu_call(struct mbrcu_head *head,
+			       void (*func)(struct mbrcu_head *head));
+
+/*
+ * Wait until every callback queued before the call has run. Never from a
+ * callback or a read-side critical section.
+ */
+MEMBARRIER_API void mbrcu_barrier(void);
+
+/* Slow path of mbrcu_read_unlock(): an updater sleeps on this reader. */
+MEMBARRIER_API void mbrcu_wake_updater(struct mbrcu_reader *r);
+
+/*
+ * Enter a read-side critical section: one load of the thread's record
+ * pointer, one of ctr, one of the global word when outermost, one store.
+ */
+static inline void mbrcu_read_lock(void)
+{
+	struct mbrcu_reader *r = mbrcu_tls_reader;
+	uint64_t t = MBRCU_LOAD(r->ctr);
+
+	if (membarrier_likely(!(t & MBRCU_NEST_MASK)))
+		MBRCU_STORE(r->ctr, MBRCU_LOAD(mbrcu_gp_state.ctr));
+	else
+		MBRCU_STORE(r->ctr, t + MBRCU_NEST_ONE);
+	/*
+	 * Order the ctr store before the critical section's loads; pairs
+	 * with the heavy fence that opens a grace period (litmus 1).
+	 */
+	mbfence_light();
+}
+
+/* Leave a read-side critical section. */
+static inline void mbrcu_read_unlock(void)
+{
+	struct mbrcu_reader *r = mbrcu_tls_reader;
+	uint64_t t;
+
+	/*
+	 * Order the critical section's accesses before the ctr store;
+	 * pairs with the end-of-grace-period fence (litmus 2).
+	 */
+	mbfence_light();
+	t = MBRCU_LOAD(r->ctr);
+	if (membarrier_likely((t & MBRCU_NEST_MASK) == MBRCU_NEST_ONE)) {
+		MBRCU_STORE(r->ctr, 0);
+		/*
+		 * Order the ctr store before the wake load; pairs with the
+		 * heavy fence an updater runs between setting wake and
+		 * reading ctr before it sleeps (store buffering again).
+		 */
+		mbfence_light();
+		if (membarrier_unlikely(MBRCU_LOAD(r->wake)))
+			mbrcu_wake_updater(r);
+	} else {
+		MBRCU_STORE(r->ctr, t - MBRCU_NEST_ONE);
+	}
+}
+
+/* Non-zero inside a read-side critical section of this flavor. */
+static inline int mbrcu_read_ongoing(void)
+{
+	struct mbrcu_reader *r = mbrcu_tls_reader;
+
+	return r && (MBRCU_LOAD(r->ctr) & MBRCU_NEST_MASK) != 0;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MEMBARRIER_RCU_H */

@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * rseq per-CPU operations and the RSEQ fence (seed 004).
+ *
+ * Per-CPU data without atomic instructions: each operation is a
+ * restartable sequence (rseq(2)) that reads the CPU number the kernel
+ * keeps in the thread's rseq area, works on that CPU's slot and ends with
+ * one committing store. The kernel aborts the sequence, before its
+ * commit, whenever the thread is preempted, migrated or signalled inside
+ * it; the operation then starts again. On one CPU the sequences are thus
+ * atomic with respect to each other.
+ *
+ * Data layout: a struct mbrseq_percpu holds, for each possible CPU, one
+ * slot of MBRSEQ_SLOT_SIZE bytes (cache-line padded) in each of two
+ * copies, and a control line per CPU whose pointer names the slot of the
+ * copy that is active on that CPU. Every critical section reads that
+ * pointer after it starts. Operations take a byte offset into the slot:
+ * lay a slot out as a struct of at most MBRSEQ_SLOT_SIZE bytes and pass
+ * offsetof(struct my_slot, field).
+ *
+ * Why a section needs no atomic instruction: the only writers of a
+ * CPU's active slot are sections running on that CPU, one at a time.
+ *
+ *   T0 on CPU X                        T1, later on CPU X
+ *   v = slot->n
+ *       <preempted>                    slot->n = slot->n + 1   (commit)
+ *   slot->n = v + 1          (commit)
+ *
+ *   forbidden: T0's commit from its stale v (T1's increment lost)
+ *
+ * The preemption aborts T0's section before its commit: T0 resumes at
+ * the abort handler and starts again, reading T1's value. A migration or
+ * a signal does the same, so a section never commits on a CPU other
+ * than the one whose slot it read.
+ *
+ * The active/inactive swap (MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ): to
+ * work on a CPU's data from elsewhere, publish the other copy as active,
+ * then fence. The fence aborts every critical section running on the
+ * targeted CPUs; after it, the now-inactive copy is quiescent: no
+ * critical section that read the old pointer can still commit.
+ *
+ *   CPU0 (section on CPU X)            CPU1 (mbrseq_swap(pc, X))
+ *   rseq_cs = &desc                    ctl[X].active = B[X]   (was A[X])
+ *   a = ctl[X].active                  mbrseq_fence(X)
+ *   *a += 1                  (commit)  r1 = A[X]
+ *                                      ...
+ *                                      r2 = A[X]
+ *
+ *   forbidden: a == A[X] and r2 != r1 (an increment through the old
+ *   pointer lands in A after the fence returned)
+ *
+ * The fence reaches CPU X while the section is either before its commit
+ * (it is aborted and restarts, reading B), after it (the fence's barrier
+ * on CPU X orders the commit before the fence returns), or not started
+ * (the same barrier orders the store of B before its load of the
+ * pointer). Threads not running are no risk: a preempted section was
+ * aborted when it was preempted.
+ *
+ * The rseq area: the one the C library registered for each thread
+ * (glibc 2.35+: __rseq_offset, __rseq_size), else one the library
+ * registers for the thread on its first operation (the rseq system call;
+ * e.g. under GLIBC_TUNABLES=glibc.pthread.rseq=0). Where neither works
+ * (kernels before 4.18, qemu-user, a seccomp filter), operations return
+ * -errno and do nothing.
+ *
+ * Swaps of one object are serialized by the caller, who owns the
+ * inactive copy until its next swap (a concurrent swap gets -EBUSY).
+ * Unloading code that ran a critical section needs the thread's rseq_cs
+ * cleared first, as with any rseq user.
+ */
+#ifndef MEMBARRIER_RSEQ_H
+#define MEMBARRIER_RSEQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <membarrier/compiler.h>
+
+/* The kernel's struct rseq (uapi/linux/rseq.h): the fields used here. */
+struct mbrseq_abi {
+	uint32_t cpu_id_start;
+	uint32_t cpu_id;	/* written by the kernel on each return */
+	uint64_t rseq_cs;	/* the active critical section's descriptor */
+	uint32_t flags;
+} __attribute__((aligned(32)));
+
+#define MBRSEQ_ABI_CPU_ID_OFFSET	4
+#define MBRSEQ_ABI_CS_OFFSET		8
+
+/* A list node: embed it in your object; next must stay first. */
+struct mbrseq_node {
+	struct mbrseq_node *next;
+};
+
+/* This CPU's control line: which slot its critical sections use. */
+struct mbrseq_cpu_ctl {
+	char *active;		/* this CPU's slot in the active copy */
+	unsigned int copy;	/* 0 or 1: the active copy, for the swapper */
+};
+
+/* Per-CPU data in two copies. Create with mbrseq_percpu_create(). */
+struct mbrseq_percpu {
+	char *ctl;		/* nr_cpus control lines, MBRSEQ_SLOT_SIZE each */
+	char *copy[2];		/* nr_cpus slots each */
+	int nr_cpus;		/* possible CPUs: every cpu_id is below it */
+	int busy;		/* a swap is in progress */
+};
+
+#define MBRSEQ_STR2(x)	#x
+#define MBRSEQ_STR(x)	MBRSEQ_STR2(x)
+
+/*
+ * Test hooks, empty by default: a test may define these before including
+ * this header to put a delay loop between a section's read of the active
+ * pointer and its commit, widening the window the fence must close.
+ */
+#ifndef MBRSEQ_INJECT_ASM
+#define MBRSEQ_INJECT_ASM(n)	""
+#define MBRSEQ_INJECT_INPUT
+#define MBRSEQ_INJECT_CLOBBER
+#endif
+
+#if defined(__x86_64__)
+#include <membarrier/arch/rseq_x86_64.h>
+#elif defined(__aarch64__)
+#include <membarrier/arch/rseq_aarch64.h>
+#else
+#error "libmembarrier's rseq operations exist for x86_64 and aarch64 only; add include/membarrier/arch/rseq_<arch>.h to port them"
+#endif
+
+#define MBRSEQ_SLOT_SIZE	(1u << MBRSEQ_ARCH_SLOT_SHIFT)
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * The calling thread's registered rseq area, NULL until its first
+ * operation or mbrseq_thread_init(). Initial-exec TLS: one load.
+ */
+MEMBARRIER_API extern __thread struct mbrseq_abi *mbrseq_thread_abi
+	__attribute__((tls_model("initial-exec")));
+
+/*
+ * Make the calling thread ready for critical sections: find the C
+ * library's rseq area, or register one. 0, or -errno (-ENOSYS: no rseq
+ * here; -EBUSY: someone else registered an area this library cannot
+ * find). Operations call it on their own; calling it early moves the
+ * cost out of the first operation.
+ */
+MEMBARRIER_API int mbrseq_thread_init(void);
+
+/* 1 if the calling thread can run critical sections (initializing it). */
+MEMBARRIER_API int mbrseq_available(void);
+
+/* Who registered the calling thread's area: "libc", "libmembarrier", or
+ * NULL when there is none. */
+MEMBARRIER_API const char *mbrseq_registrar(void);
+
+/* Number of possible CPUs: every cpu_id the kernel reports is below it. */
+MEMBARRIER_API int mbrseq_nr_cpus(void);
+
+/*
+ * The RSEQ fence: membarrier(PRIVATE_EXPEDITED_RSEQ) under the library's
+ * registration, on whichever backend serves it; cpu < 0: every CPU, else
+ * FLAG_CPU with that CPU only. On return, every critical section that was
+ * running on a targeted CPU has been aborted or has committed, and every
+ * later one there sees what the caller stored before the call. 0, or
+ * -errno (the reason is printed once on stderr).
+ */
+MEMBARRIER_API int mbrseq_fence(int cpu);
+
+/*
+ * Allocate per-CPU data: mbrseq_nr_cpus() slots in each copy, zeroed,
+ * copy 0 active on every CPU. NULL with errno on failure.
+ */
+MEMBARRIER_API struct mbrseq_percpu *mbrseq_percpu_create(void);
+MEMBARRIER_API void mbrseq_percpu_destroy(struct mbrseq_percpu *pc);
+
+/*
+ * Make the other copy active on cpu (cpu < 0: on every CPU), without a
+ * fence: sections already running may still commit to the old copy until
+ * mbrseq_fence() returns. Batch several publishes under one fence. 0,
+ * -EINVAL (cpu >= nr_cpus), -EBUSY (another swap of pc is under way).
+ */
+MEMBARRIER_API int mbrseq_publish(struct mbrseq_percpu *pc, int cpu);
+
+/*
+ * The seed's swap: mbrseq_publish(pc, cpu), then mbrseq_fence(cpu). On
+ * 0, the now-inactive slots of the targeted CPUs are quiescent: read,
+ * reset or drain them with plain accesses until the next swap.
+ */
+MEMBARRIER_API int mbrseq_swap(struct mbrseq_percpu *pc, int cpu);
+
+/*
+ * Sum of the intptr_t at offset off over every CPU's slot of one copy
+ * (copy < 0: both). Racy against running sections (each load is
+ * single-copy atomic); exact once they stop or after a swap.
+ */
+MEMBARRIER_API intptr_t mbrseq_percpu_sum(const struct mbrseq_percpu *pc,
+					  int copy, size_t off);
+
+/*
+ * ThreadSanitizer cannot see inside the critical sections. Under
+ * MEMBARRIER_TSAN, a push releases the node and a pop acquires it: the
+ * happens-before edge that the commit and the later load of head on the
+ * same CPU give in hardware, so that what the pusher wrote into the node
+ * is ordered before what the popper reads from it.
+ */
+#ifdef MEMBARRIER_TSAN
+void __tsan_acquire(void *addr);
+void __tsan_release(void *addr);
+#define mbrseq_tsan_acquire(p)	__tsan_acquire(p)
+#define mbrseq_tsan_release(p)	__tsan_release(p)
+#else
+#define mbrseq_tsan_acquire(p)	do { } while (0)
+#define mbrseq_tsan_release(p)	do { } while (0)
+#endif
+
+/* ---- fast paths ---- */
+
+/* The calling thread's rseq area, initializing it on first use. */
+static inline int mbrseq_abi_get(struct mbrseq_abi **rs)
+{
+	*rs = mbrseq_thread_abi;
+	if (membarrier_unlikely(!*rs)) {
+		int ret = mbrseq_thread_init();
+
+		if (ret)
+			return ret;
+		*rs = mbrseq_thread_abi;
+	}
+	return 0;
+}
+
+/* The CPU the calling thread runs on, from its rseq area; or -errno. */
+static inline int mbrseq_cpu(void)
+{
+	struct mbrseq_abi *rs;
+	int ret = mbrseq_abi_get(&rs);
+
+	return ret ? ret : (int)MEMBARRIER_LOAD_SHARED(rs->cpu_id);
+}
+
+/*
+ * Add v to the intptr_t at offset off of this CPU's active slot. Returns
+ * the CPU it was added on, or -errno (nothing added).
+ */
+static inline int mbrseq_percpu_add(struct mbrseq_percpu *pc, size_t off,
+				    intptr_t v)
+{
+	struct mbrseq_abi *rs;
+	int ret = mbrseq_abi_get(&rs);
+
+	return ret ? ret : mbrseq_arch_add(rs, pc->ctl, off, v);
+}
+
+/*
+ * Push node on the LIFO whose head (struct mbrseq_node *) is at offset
+ * off of this CPU's active slot. Returns the CPU, or -errno (not pushed).
+ */
+static inline int mbrseq_percpu_push(struct mbrseq_percpu *pc, size_t off,
+				     struct mbrseq_node *node)
+{
+	struct mbrseq_abi *rs;
+	int ret = mbrseq_abi_get(&rs);
+
+	if (ret)
+		return ret;
+	mbrseq_tsan_release(node);
+	return mbrseq_arch_push(rs, pc->ctl, off, node);
+}
+
+/*
+ * Pop the most recent node of this CPU's LIFO at offset off into *node
+ * (NULL when that list is empty: other CPUs' lists are not looked at).
+ * Returns the CPU, or -errno (*node is then NULL).
+ */
+static inline int mbrseq_percpu_pop(struct mbrseq_percpu *pc, size_t off,
+				    struct mbrseq_node **node)
+{
+	struct mbrseq_abi *rs;
+	int ret = mbrseq_abi_get(&rs);
+
+	if (ret) {
+		*node = NULL;
+		return ret;
+	}
+	ret = mbrseq_arch_pop(rs, pc->ctl, off, node);
+	if (*node)
+		mbrseq_tsan_acquire(*node);
+	return ret;
+}
+
+/* ---- off-CPU access, for the owner of a quiescent copy ---- */
+
+/* The copy (0 or 1) active on cpu. */
+static inline int mbrseq_percpu_active(const struct mbrseq_percpu *pc, int cpu)
+{
+	const struct mbrseq_cpu_ctl *c = (const struct mbrseq_cpu_ctl *)
+		(pc->ctl + ((size_t)cpu << MBRSEQ_ARCH_SLOT_SHIFT));
+
+	return (int)__atomic_load_n(&c->copy, __ATOMIC_RELAXED);
+}
+
+/* cpu's slot in copy (0 or 1). */
+static inline void *mbrseq_percpu_slot(const struct mbrseq_percpu *pc,
+				       int copy, int cpu)
+{
+	return pc->copy[copy] + ((size_t)cpu << MBRSEQ_ARCH_SLOT_SHIFT);
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MEMBARRIER_RSEQ_H */

@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Verifications that only a real barrier passes (membarrier doctor).
+ *
+ * A store-buffering litmus cannot catch a membarrier that returns 0 and
+ * orders nothing: the call's own latency hides the reordering. What a
+ * real expedited barrier does, and a lie cannot, is interrupt the threads
+ * running elsewhere (an IPI, a signal, a TLB-flush IPI, a preemption)
+ * during the call, or abort their rseq critical sections.
+ *
+ * Interruption: a thread pinned to another CPU reads the cycle counter in
+ * a tight loop and records every gap longer than a threshold (it was not
+ * running user code then). The caller, pinned to its own CPU, makes K
+ * calls at random moments and notes each call's [start, end]; a call
+ * "interrupted" the thread if a gap overlaps its window. The control
+ * takes K windows of the same lengths without a call. A real barrier hits
+ * (nearly) every window; a lie hits about as often as the control.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <membarrier.h>
+#include <membarrier/arch.h>
+
+#include "rseq_probe.h"
+#include "tool.h"
+#include "verify.h"
+
+#define MAX_GAPS 8192
+#define CALLS 120
+
+/* Shared with the spinning thread (or process: MAP_SHARED). */
+struct gaps {
+	unsigned long long threshold;		/* cycles */
+	int stop, ready, n;
+	unsigned long long start[MAX_GAPS], end[MAX_GAPS];
+};
+
+static int other_cpu[2] = { -1, -1 };
+static cpu_set_t saved_cpus;
+
+/* The caller pins itself for a check, then gets its CPU set back. */
+static void pin_caller(void)
+{
+	sched_getaffinity(0, sizeof(saved_cpus), &saved_cpus);
+}
+
+static void unpin_caller(void)
+{
+	sched_setaffinity(0, sizeof(saved_cpus), &saved_cpus);
+}
+
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	if (cpu < 0)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+int verify_pick_cpus(void)
+{
+	cpu_set_t set;
+	int n = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return -1;
+	for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
+		if (CPU_ISSET(c, &set))
+			other_cpu[n++] = c;
+	return n == 2 ? 0 : -1;
+}
+
+static void spin_recording(struct gaps *g)
+{
+	unsigned long long last, now;
+
+	pin(other_cpu[1]);
+	__atomic_store_n(&g->ready, 1, __ATOMIC_RELEASE);
+	last = membarrier_arch_cycles();
+	while (!__atomic_load_n(&g->stop, __ATOMIC_RELAXED)) {
+		now = membarrier_arch_cycles();
+		if (now - last > g->threshold && g->n < MAX_GAPS) {
+			g->start[g->n] = last;
+			g->end[g->n] = now;
+			__atomic_store_n(&g->n, g->n + 1, __ATOMIC_RELEASE);
+		}
+		last = now;
+	}
+}
+
+static void *spinner_thread(void *arg)
+{
+	spin_recording(arg);
+	return NULL;
+}
+
+/* Cycles per microsecond, from the monotonic clock. */
+static double cycles_per_us(void)
+{
+	unsigned long long c0 = membarrier_arch_cycles();
+	uint64_t t0 = tool_now_ns();
+
+	usleep(10000);
+	return (double)(membarrier_arch_cycles() - c0) * 1000.0 /
+	       (double)(tool_now_ns() - t0);
+}
+
+static int overlaps(const struct gaps *g, unsigned long long a,
+		    unsigned long long b)
+{
+	int n = __atomic_load_n(&g->n, __ATOMIC_ACQUIRE);
+
+	for (int i = n - 1; i >= 0; i--)
+		if (g->start[i] < b && g->end[i] > a)
+			return 1;
+	return 0;
+}
+
+/* The caller's side: K calls, then K control windows. */
+static int measure(struct gaps *g, int cmd, struct verify_result *r)
+{
+	unsigned long long win[CALLS];
+	unsigned int seed = 12345;
+
+	r->calls = CALLS;
+	r->hits = r->control_hits = 0;
+	for (int i = 0; i < CALLS; i++) {
+		unsigned long long t0, t1;
+
+		usleep(100 + rand_r(&seed) % 300);
+		t0 = membarrier_arch_cycles();
+		if (membarrier(cmd, 0, 0))
+			return -errno;
+		t1 = membarrier_arch_cycles();
+		win[i] = t1 - t0;
+		usleep(50);	/* let the thread record the gap */
+		r->hits += overlaps(g, t0, t1);
+	}
+	for (int i = 0; i < CALLS; i++) {
+		unsigned long long t0;
+
+		usleep(100 + rand_r(&seed) % 300);
+		t0 = membarrier_arch_cycles();
+		while (membarrier_arch_cycles() - t0 < win[i])
+			membarrier_arch_relax();
+		usleep(50);
+		r->control_hits += overlaps(g, t0, t0 + win[i]);
+	}
+	return 0;
+}
+
+static struct gaps *gaps_new(void)
+{
+	struct gaps *g = mmap(NULL, sizeof(*g), PROT_READ | PROT_WRITE,
+			      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+	if (g == MAP_FAILED)
+		return NULL;
+	memset(g, 0, sizeof(*g));
+	g->threshold = (unsigned long long)(cycles_per_us() * 0.5);
+	return g;
+}
+
+static void judge(struct verify_result *r)
+{
+	r->passed = r->hits * 10 >= r->calls * 9 &&
+		    r->control_hits * 2 <= r->hits;
+}
+
+/*
+ * Interruption check for cmd (PRIVATE_EXPEDITED and its kinds: a thread
+ * of this process; GLOBAL_EXPEDITED: a thread of a registered child).
+ */
+int verify_interrupts(int cmd, struct verify_result *r)
+{
+	int other = cmd == MEMBARRIER_CMD_GLOBAL_EXPEDITED;
+	struct gaps *g;
+	pthread_t t;
+	pid_t pid = 0;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	if (other_cpu[1] < 0)
+		return -ENODEV;
+	g = gaps_new();
+	if (!g)
+		return -ENOMEM;
+	if (other) {
+		pid = fork();
+		if (pid == 0) {
+			if (membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0))
+				_exit(1);
+			spin_recording(g);
+			_exit(0);
+		}
+	} else if (pthread_create(&t, NULL, spinner_thread, g)) {
+		munmap(g, sizeof(*g));
+		return -EAGAIN;
+	}
+	pin_caller();
+	pin(other_cpu[0]);
+	while (!__atomic_load_n(&g->ready, __ATOMIC_ACQUIRE))
+		usleep(100);
+	usleep(2000);
+	ret = measure(g, cmd, r);
+	__atomic_store_n(&g->stop, 1, __ATOMIC_RELAXED);
+	if (other)
+		waitpid(pid, NULL, 0);
+	else
+		pthread_join(t, NULL);
+	unpin_caller();
+	munmap(g, sizeof(*g));
+	judge(r);
+	return ret;
+}
+
+/* ---- rseq: the critical section must be aborted by every call ---- */
+
+static int in_cs, quit_cs;
+static unsigned long cs_aborts;
+
+static void *cs_thread(void *arg)
+{
+	struct rseq *rs;
+
+	(void)arg;
+	pin(other_cpu[1]);
+	rs = rseq_probe_area();
+	while (!__atomic_load_n(&quit_cs, __ATOMIC_ACQUIRE)) {
+		rseq_probe_spin(rs, &in_cs);
+		__atomic_store_n(&in_cs, 0, __ATOMIC_RELEASE);
+		__atomic_fetch_add(&cs_aborts, 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static int aborted_within(unsigned long before, uint64_t ns)
+{
+	uint64_t t0 = tool_now_ns();
+
+	while (__atomic_load_n(&cs_aborts, __ATOMIC_ACQUIRE) == before &&
+	       tool_now_ns() - t0 < ns)
+		sched_yield();
+	return __atomic_load_n(&cs_aborts, __ATOMIC_ACQUIRE) != before;
+}
+
+static void wait_in_cs(void)
+{
+	while (!__atomic_load_n(&in_cs, __ATOMIC_ACQUIRE))
+		sched_yield();
+}
+
+int verify_rseq_abort(struct verify_result *r)
+{
+	const int rounds = 40;
+	pthread_t t;
+
+	memset(r, 0, sizeof(*r));
+	if (!__rseq_size)
+		return -ENOSYS;
+	if (other_cpu[1] < 0)
+		return -ENODEV;
+	if (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0))
+		return -errno;
+	pin_caller();
+	pin(other_cpu[0]);
+	__atomic_store_n(&quit_cs, 0, __ATOMIC_RELAXED);
+	if (pthread_create(&t, NULL, cs_thread, NULL))
+		return -EAGAIN;
+	r->calls = rounds;
+	for (int i = 0; i < rounds; i++) {
+		unsigned long before;
+		uint64_t t0, d;
+
+		wait_in_cs();
+		before = __atomic_load_n(&cs_aborts, __ATOMIC_ACQUIRE);
+		t0 = tool_now_ns();
+		membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0);
+		r->hits += aborted_within(before, 20000000);
+		d = tool_now_ns() - t0;
+		wait_in_cs();
+		before = __atomic_load_n(&cs_aborts, __ATOMIC_ACQUIRE);
+		r->control_hits += aborted_within(before, d);
+	}
+	__atomic_store_n(&quit_cs, 1, __ATOMIC_RELEASE);
+	/* The thread sits in a section: abort it until it has quit. */
+	while (pthread_tryjoin_np(t, NULL)) {
+		membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ, 0, 0);
+		usleep(100);
+	}
+	unpin_caller();
+	r->passed = r->hits == rounds && r->control_hits * 4 < rounds;
+	return 0;
+}
