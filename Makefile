@@ -1,7 +1,7 @@
 # libmembarrier: GNU make, outputs under $(BUILD) (build/ by default).
 #
 #   make              library (.so, .a), tool, tests
-#   make run          build, then run the tool's main job
+#   make run          build, then run the tool's main job (membarrier doctor)
 #   make check        build, then run every test (TAP, summarised by prove)
 #   make check-asan   the same under AddressSanitizer + UBSan
 #   make bench        benchmarks (key=value lines, ratios)
@@ -87,7 +87,12 @@ TEST_C     := $(wildcard tests/t-*.c)
 TEST_BINS  := $(TEST_C:tests/%.c=$(BUILD)/tests/%)
 TEST_SH    := $(wildcard tests/t-*.sh)
 TEST_AUX   := $(BUILD)/tests/seqrun-lib $(BUILD)/tests/seqrun-raw \
-	$(BUILD)/tests/sandbox
+	$(BUILD)/tests/sandbox $(BUILD)/tests/t-cxx
+TEST_CXX   := $(BUILD)/tests/t-cxx
+
+# doc/examples: one small program per service, built and run by make check.
+EXAMPLES   := $(patsubst doc/examples/%.c,$(BUILD)/examples/%,$(wildcard doc/examples/*.c))
+CXX        ?= g++
 
 .PHONY: all lib tool tests run check check-asan check-clang bench regtest \
 	install uninstall clean
@@ -99,7 +104,7 @@ lib: $(LIB_SO) $(LIB_A) $(PRELOAD)
 
 tool: $(TOOL) $(BENCH_AUX)
 
-tests: $(TEST_BINS) $(TEST_AUX)
+tests: $(TEST_BINS) $(TEST_AUX) $(EXAMPLES)
 
 $(BUILD)/obj/lib/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(@D)
@@ -163,13 +168,27 @@ $(BUILD)/tests/seqrun-raw: tests/seqrun.c $(HEADERS)
 	$(Q)$(CC) $(CPPFLAGS_ALL) -DSEQRUN_RAW $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $< \
 		$(LDLIBS_ALL)
 
+$(BUILD)/examples/%: doc/examples/%.c $(HEADERS) $(LIB_SO)
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(LDFLAGS_ALL) $(RPATH) -o $@ $< \
+		-L$(BUILD)/lib -lmembarrier $(LDLIBS_ALL)
+
+# The public headers as C++: every one of them, in one translation unit.
+$(BUILD)/tests/t-cxx: tests/t-cxx.cpp $(HEADERS) $(LIB_SO)
+	@mkdir -p $(@D)
+	$(call msg,CXX,$@)
+	$(Q)$(CXX) -std=c++17 -Wall -Wextra -Werror -D_GNU_SOURCE -Iinclude \
+		$(SAN_FLAGS) $(LDFLAGS_ALL) $(RPATH) -o $@ $< \
+		-L$(BUILD)/lib -lmembarrier $(LDLIBS_ALL)
+
 $(BUILD)/tests/sandbox: tests/sandbox.c
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(CPPFLAGS_ALL) $(CFLAGS_ALL) $(LDFLAGS_ALL) -o $@ $<
 
 run: all
-	$(TOOL) status
+	$(TOOL) doctor
 
 check: check-tests check-clang
 
@@ -177,12 +196,33 @@ check: check-tests check-clang
 check-clang:
 ifneq ($(CC),clang)
 	@if command -v clang >/dev/null; then \
-		$(MAKE) --no-print-directory CC=clang BUILD=$(BUILD)/clang all; \
+		$(MAKE) --no-print-directory CC=clang CXX=clang++ BUILD=$(BUILD)/clang all; \
 	else echo "check-clang: clang not installed, skipped"; fi
 endif
 
 check-asan:
 	$(MAKE) --no-print-directory SAN=1 BUILD=$(BUILD)/asan check-tests
+
+# aarch64: cross-build with Debian's cross compiler, run the suite under
+# qemu-user (binfmt_misc, so that tests can exec test programs). What qemu
+# cannot emulate (rseq, fork of a threaded guest, seccomp) skips, saying so.
+AARCH64_CC  ?= aarch64-linux-gnu-gcc
+AARCH64_CXX ?= aarch64-linux-gnu-g++
+AARCH64_SYSROOT ?= /usr/aarch64-linux-gnu
+AARCH64_TESTS = t-api t-conformance t-differential t-load-registration t-cxx \
+	t-jit t-biased-lock t-emul-hazards t-global-expedited t-rseq-abort \
+	t-rseq-counter t-rseq-list t-rseq-swap t-rseq-fence-cpu t-rcu t-rcu-list \
+	t-rcu-torture
+AARCH64_SH = tests/t-examples.sh tests/t-status.sh tests/t-litmus.sh
+
+.PHONY: check-aarch64
+check-aarch64:
+	$(MAKE) --no-print-directory CC=$(AARCH64_CC) CXX=$(AARCH64_CXX) \
+		BUILD=$(BUILD)/aarch64 all
+	tests/qemu-binfmt.sh
+	BUILD=$(BUILD)/aarch64 QEMU_LD_PREFIX=$(AARCH64_SYSROOT) \
+		MEMBARRIER_TEST_QEMU=1 LITMUS_ITERATIONS=20000 prove --exec '' \
+		$(addprefix $(BUILD)/aarch64/tests/,$(AARCH64_TESTS)) $(AARCH64_SH)
 
 # The RCU and service tests under ThreadSanitizer.
 check-tsan:
@@ -198,7 +238,7 @@ tsan-tests: all
 # Tests of the current BUILD, without the clang pass.
 .PHONY: check-tests
 check-tests: all
-	BUILD=$(BUILD) SAN=$(SAN) CC=$(CC) prove --exec '' $(TEST_BINS) $(TEST_SH)
+	BUILD=$(BUILD) SAN=$(SAN) CC=$(CC) prove --exec '' $(TEST_BINS) $(TEST_CXX) $(TEST_SH)
 
 bench: all
 	$(TOOL) bench core

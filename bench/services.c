@@ -50,7 +50,7 @@ static double light_loop(unsigned long n)
 	return per_op(t0, n);
 }
 
-static struct mbbias_lock bias;
+static struct mbbias bias;
 static pthread_mutex_t mutex = PTHREAD_MUTEX_INITIALIZER;
 static volatile long protected_counter;
 

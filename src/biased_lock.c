@@ -12,7 +12,7 @@
 
 #include "internal.h"
 
-MEMBARRIER_API int mbbias_init(struct mbbias_lock *l)
+MEMBARRIER_API int mbbias_init(struct mbbias *l)
 {
 	int err = pthread_mutex_init(&l->mutex, NULL);
 
@@ -26,13 +26,13 @@ MEMBARRIER_API int mbbias_init(struct mbbias_lock *l)
 	return 0;
 }
 
-MEMBARRIER_API void mbbias_destroy(struct mbbias_lock *l)
+MEMBARRIER_API void mbbias_destroy(struct mbbias *l)
 {
 	pthread_mutex_destroy(&l->mutex);
 }
 
 /* The bias is revoked: step out of the fast path, take the mutex. */
-MEMBARRIER_API void mbbias_owner_lock_slow(struct mbbias_lock *l)
+MEMBARRIER_API void mbbias_owner_lock_slow(struct mbbias *l)
 {
 	/* Not in the critical section: lets a waiting revoker proceed. */
 	__atomic_store_n(&l->owner_busy, 0, __ATOMIC_RELEASE);
@@ -40,14 +40,14 @@ MEMBARRIER_API void mbbias_owner_lock_slow(struct mbbias_lock *l)
 	l->owner_slow = 1;
 }
 
-MEMBARRIER_API void mbbias_owner_unlock_slow(struct mbbias_lock *l)
+MEMBARRIER_API void mbbias_owner_unlock_slow(struct mbbias *l)
 {
 	l->owner_slow = 0;
 	pthread_mutex_unlock(&l->mutex);
 }
 
 /* Under the mutex: revoke once, then wait for the owner to leave. */
-static void revoke(struct mbbias_lock *l)
+static void revoke(struct mbbias *l)
 {
 	int err;
 
@@ -73,7 +73,7 @@ static void revoke(struct mbbias_lock *l)
 	}
 }
 
-MEMBARRIER_API void mbbias_lock(struct mbbias_lock *l)
+MEMBARRIER_API void mbbias_lock(struct mbbias *l)
 {
 	pthread_mutex_lock(&l->mutex);
 	/* Only mutex holders write revoked. */
@@ -81,7 +81,7 @@ MEMBARRIER_API void mbbias_lock(struct mbbias_lock *l)
 		revoke(l);
 }
 
-MEMBARRIER_API void mbbias_unlock(struct mbbias_lock *l)
+MEMBARRIER_API void mbbias_unlock(struct mbbias *l)
 {
 	pthread_mutex_unlock(&l->mutex);
 }

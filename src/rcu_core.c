@@ -428,7 +428,6 @@ static unsigned int prune(struct mbi_rcu_flavor *f,
  * fence, look again, sleep on the flavor's futex word. A reader that
  * sees its flag clears the word and wakes us (mbi_rcu_wake_updater()).
  */
-static uint64_t now_ns(void);
 static void sleep_on(struct mbi_rcu_flavor *f, struct mbi_rcu_record **set,
 		     unsigned int n, struct rcu_scan *scan)
 {
@@ -451,11 +450,8 @@ static void sleep_on(struct mbi_rcu_flavor *f, struct mbi_rcu_record **set,
 	for (i = 0; i < n; i++)
 		if (look(load_ctr(set[i]), scan->target, 1) != LOOK_OLD)
 			break;
-	if (i == n) {
-		static unsigned long sl, to; uint64_t t0 = now_ns();
+	if (i == n)
 		mbi_rcu_futex_wait(&f->futex, MBI_RCU_SLEEPING, SLEEP_NS);
-		sl++; if (now_ns() - t0 > 20000000) { to++; fprintf(stderr, "long sleep %lu/%lu n=%u futex=%u\n", to, sl, n, f->futex); }
-	}
 	for (i = 0; i < n; i++)
 		MBRCU_STORE(set[i]->r.wake, 0);
 }
@@ -464,8 +460,7 @@ static void sleep_on(struct mbi_rcu_flavor *f, struct mbi_rcu_record **set,
 static void wait_blocked(struct mbi_rcu_flavor *f, struct mbi_rcu_record **set,
 			 unsigned int n, struct rcu_scan *scan)
 {
-	static int sp = -1; if (sp < 0) { const char *e = getenv("SP"); sp = e ? atoi(e) : SPIN_POLLS; }
-	for (unsigned int polls = 0; n && polls < (unsigned)sp; polls++) {
+	for (unsigned int polls = 0; n && polls < SPIN_POLLS; polls++) {
 		membarrier_arch_relax();
 		n = prune(f, set, n, scan);
 	}
@@ -542,8 +537,7 @@ static void lead(struct mbi_rcu_flavor *f)
 		wait_for_readers(f, &scan);
 		pthread_mutex_lock(&f->gp_lock);
 		next = 0;
-		static int le = -1; if (le < 0) { const char *e = getenv("LE"); le = e ? atoi(e) : LEADER_EXTRA; }
-		if (f->requested > n && extra++ < (unsigned)le)
+		if (f->requested > n && extra++ < LEADER_EXTRA)
 			next = ++f->started;
 		scan.fenced = 0;
 		if (f->fence_closes) {

@@ -11,7 +11,7 @@ if [ "$SAN" = 1 ]; then
 	echo "1..0 # SKIP timings under sanitizers measure the sanitizer"
 	exit 0
 fi
-secs=0.3
+secs=0.5
 
 # bench R W [sandbox mode]: the run's output in $out, its status in $st.
 bench() {
@@ -28,9 +28,9 @@ bench 1 1
 ok $st "bench rcu runs (status $st)"
 [ "$(printf '%s\n' "$out" | grep -c '^impl=mbrcu.* errors=')" -eq 0 ]
 ok $? "no reader saw a poisoned value"
-printf '%s\n' "$out" | grep -q '^impl=mbrcu readers=1 writers=1 seconds=0.3 reads=[0-9]* writes=[0-9]* default=1$'
+printf '%s\n' "$out" | grep -q '^impl=mbrcu readers=1 writers=1 seconds=0.5 reads=[0-9]* writes=[0-9]* default=1$'
 ok $? "the default flavor's line, ending in default=1"
-printf '%s\n' "$out" | grep -q '^impl=mbrcu-mb readers=1 writers=1 seconds=0.3 reads=[0-9]* writes=[0-9]*$'
+printf '%s\n' "$out" | grep -q '^impl=mbrcu-mb readers=1 writers=1 seconds=0.5 reads=[0-9]* writes=[0-9]*$'
 ok $? "the fence-in-reader baseline's line"
 if printf '%s\n' "$out" | grep -q '^note: liburcu rows skipped'; then
 	diag "$out"

@@ -28,7 +28,7 @@
 #define REVOKER_OPS 20
 
 struct instance {
-	struct mbbias_lock lock;
+	struct mbbias lock;
 	volatile long counter;
 	int in_cs;
 };
@@ -85,7 +85,7 @@ static void cs(struct instance *in)
 }
 
 /* The protocol without its heavy fence: what the control runs. */
-static void broken_lock(struct mbbias_lock *l)
+static void broken_lock(struct mbbias *l)
 {
 	pthread_mutex_lock(&l->mutex);
 	if (!l->revoked) {
@@ -205,7 +205,7 @@ static int run(int n, int nrevokers, int is_control)
 
 int main(void)
 {
-	struct mbbias_lock l;
+	struct mbbias l;
 	int bad;
 
 	if (membarrier_backend_of(MEMBARRIER_CMD_PRIVATE_EXPEDITED) ==

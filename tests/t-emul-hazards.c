@@ -175,6 +175,12 @@ static void test_stopped_thread(void)
 	uint64_t w;
 	int e;
 
+	if (tap_qemu_user()) {
+		tap_skip("qemu-user cannot run this (ptrace, fork of a threaded "
+			 "guest, or /proc unmounted under it)", "%s", "a thread stopped by SIGSTOP");
+		return;
+	}
+
 	stop = 0;
 	spinner_tid = 0;
 	t = start(spin_tid, NULL);
@@ -328,6 +334,11 @@ static void test_fork_during_round(void)
 	int err = 0, bad = 0;
 	pthread_t t;
 
+	if (tap_qemu_user()) {
+		tap_skip("qemu-user aborts on fork from a multithreaded guest",
+			 "fork during rounds");
+		return;
+	}
 	stop = 0;
 	t = start(loop_caller, &err);
 	for (int i = 0; i < 40; i++) {
@@ -483,9 +494,15 @@ static int other_signal_child(void)
 
 static void test_own_handler(char **argv)
 {
-	pid_t pid = fork();
+	pid_t pid;
 	int status;
 
+	if (tap_qemu_user()) {
+		tap_skip("qemu-user forks unreliably once the guest has had "
+			 "threads", "a program's own handler on the signal");
+		return;
+	}
+	pid = fork();
 	if (pid == 0) {
 		char *args[] = { argv[0], (char *)"--own-handler", NULL };
 
@@ -536,8 +553,15 @@ static void test_own_handler(char **argv)
 
 static void test_no_proc(void)
 {
-	pid_t pid = fork();
+	pid_t pid;
 	int status;
+
+	if (tap_qemu_user()) {
+		tap_skip("qemu-user cannot run this (ptrace, fork of a threaded "
+			 "guest, or /proc unmounted under it)", "%s", "without /proc");
+		return;
+	}
+	pid = fork();
 
 	if (pid == 0) {
 		uint64_t w;

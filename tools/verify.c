@@ -12,9 +12,12 @@
  * a tight loop and records every gap longer than a threshold (it was not
  * running user code then). The caller, pinned to its own CPU, makes K
  * calls at random moments and notes each call's [start, end]; a call
- * "interrupted" the thread if a gap overlaps its window. The control
- * takes K windows of the same lengths without a call. A real barrier hits
- * (nearly) every window; a lie hits about as often as the control.
+ * "interrupted" the thread if a gap begins inside its window. A sample
+ * counts only if the thread was running when the call began (no gap
+ * covers the start): a barrier rightly leaves alone a thread that is not
+ * running. The control takes K windows of the same lengths without a
+ * call. A real barrier hits (nearly) every sample; a lie hits about as
+ * often as the control.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -40,6 +43,7 @@
 struct gaps {
 	unsigned long long threshold;		/* cycles */
 	int stop, ready, n;
+	unsigned long long now;			/* the thread's heartbeat */
 	unsigned long long start[MAX_GAPS], end[MAX_GAPS];
 };
 
@@ -95,6 +99,8 @@ static void spin_recording(struct gaps *g)
 			g->end[g->n] = now;
 			__atomic_store_n(&g->n, g->n + 1, __ATOMIC_RELEASE);
 		}
+		/* Release: the gaps recorded so far, before the heartbeat. */
+		__atomic_store_n(&g->now, now, __ATOMIC_RELEASE);
 		last = now;
 	}
 }
@@ -116,51 +122,78 @@ static double cycles_per_us(void)
 	       (double)(tool_now_ns() - t0);
 }
 
-static int overlaps(const struct gaps *g, unsigned long long a,
-		    unsigned long long b)
-{
-	int n = __atomic_load_n(&g->n, __ATOMIC_ACQUIRE);
+enum sample { SAMPLE_MISS, SAMPLE_HIT, SAMPLE_VOID };
 
-	for (int i = n - 1; i >= 0; i--)
-		if (g->start[i] < b && g->end[i] > a)
-			return 1;
-	return 0;
+/*
+ * Classify the window [a, b]: void if the thread was not running at a (a
+ * gap covers it) or has not run since b (no heartbeat past b within 20 ms);
+ * hit if a gap begins inside the window; miss otherwise.
+ */
+static enum sample classify(const struct gaps *g, unsigned long long a,
+			    unsigned long long b, double cyc_per_us)
+{
+	unsigned long long limit = b + (unsigned long long)(cyc_per_us * 20000);
+	int n;
+
+	while (__atomic_load_n(&g->now, __ATOMIC_ACQUIRE) <= b)
+		if (membarrier_arch_cycles() > limit)
+			return SAMPLE_VOID;
+	n = __atomic_load_n(&g->n, __ATOMIC_ACQUIRE);
+	for (int i = n - 1; i >= 0; i--) {
+		if (g->start[i] < a && g->end[i] > a)
+			return SAMPLE_VOID;
+		if (g->start[i] >= a && g->start[i] < b)
+			return SAMPLE_HIT;
+	}
+	return SAMPLE_MISS;
 }
 
-/* The caller's side: K calls, then K control windows. */
-static int measure(struct gaps *g, int cmd, struct verify_result *r)
+/*
+ * The caller's side: CALLS valid samples with a call, then as many control
+ * windows of the same lengths without one (at most 4x attempts each).
+ */
+static int measure(struct gaps *g, int cmd, struct verify_result *r,
+		   double cyc_per_us)
 {
 	unsigned long long win[CALLS];
 	unsigned int seed = 12345;
+	int valid = 0;
 
-	r->calls = CALLS;
 	r->hits = r->control_hits = 0;
-	for (int i = 0; i < CALLS; i++) {
+	for (int tries = 0; valid < CALLS && tries < 4 * CALLS; tries++) {
 		unsigned long long t0, t1;
+		enum sample s;
 
 		usleep(100 + rand_r(&seed) % 300);
 		t0 = membarrier_arch_cycles();
 		if (membarrier(cmd, 0, 0))
 			return -errno;
 		t1 = membarrier_arch_cycles();
-		win[i] = t1 - t0;
-		usleep(50);	/* let the thread record the gap */
-		r->hits += overlaps(g, t0, t1);
+		s = classify(g, t0, t1, cyc_per_us);
+		if (s == SAMPLE_VOID)
+			continue;
+		win[valid++] = t1 - t0;
+		r->hits += s == SAMPLE_HIT;
 	}
-	for (int i = 0; i < CALLS; i++) {
+	r->calls = valid;
+	for (int i = 0, tries = 0; i < valid && tries < 4 * CALLS; tries++) {
 		unsigned long long t0;
+		enum sample s;
 
 		usleep(100 + rand_r(&seed) % 300);
 		t0 = membarrier_arch_cycles();
 		while (membarrier_arch_cycles() - t0 < win[i])
 			membarrier_arch_relax();
-		usleep(50);
-		r->control_hits += overlaps(g, t0, t0 + win[i]);
+		s = classify(g, t0, t0 + win[i], cyc_per_us);
+		if (s == SAMPLE_VOID)
+			continue;
+		r->control_hits += s == SAMPLE_HIT;
+		i++;
 	}
 	return 0;
 }
 
-static struct gaps *gaps_new(void)
+static struct gaps *gaps_new(double cyc_per_us)
 {
 	struct gaps *g = mmap(NULL, sizeof(*g), PROT_READ | PROT_WRITE,
 			      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -168,13 +201,14 @@ static struct gaps *gaps_new(void)
 	if (g == MAP_FAILED)
 		return NULL;
 	memset(g, 0, sizeof(*g));
-	g->threshold = (unsigned long long)(cycles_per_us() * 0.5);
+	g->threshold = (unsigned long long)(cyc_per_us * 0.5);
 	return g;
 }
 
+/* Enough valid samples, nearly all hit, clearly more than the control. */
 static void judge(struct verify_result *r)
 {
-	r->passed = r->hits * 10 >= r->calls * 9 &&
+	r->passed = r->calls >= CALLS / 2 && r->hits * 10 >= r->calls * 9 &&
 		    r->control_hits * 2 <= r->hits;
 }
 
@@ -185,6 +219,7 @@ static void judge(struct verify_result *r)
 int verify_interrupts(int cmd, struct verify_result *r)
 {
 	int other = cmd == MEMBARRIER_CMD_GLOBAL_EXPEDITED;
+	double cyc_per_us = cycles_per_us();
 	struct gaps *g;
 	pthread_t t;
 	pid_t pid = 0;
@@ -193,7 +228,7 @@ int verify_interrupts(int cmd, struct verify_result *r)
 	memset(r, 0, sizeof(*r));
 	if (other_cpu[1] < 0)
 		return -ENODEV;
-	g = gaps_new();
+	g = gaps_new(cyc_per_us);
 	if (!g)
 		return -ENOMEM;
 	if (other) {
@@ -213,7 +248,7 @@ int verify_interrupts(int cmd, struct verify_result *r)
 	while (!__atomic_load_n(&g->ready, __ATOMIC_ACQUIRE))
 		usleep(100);
 	usleep(2000);
-	ret = measure(g, cmd, r);
+	ret = measure(g, cmd, r, cyc_per_us);
 	__atomic_store_n(&g->stop, 1, __ATOMIC_RELAXED);
 	if (other)
 		waitpid(pid, NULL, 0);

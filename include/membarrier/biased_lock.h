@@ -30,7 +30,7 @@
 extern "C" {
 #endif
 
-struct mbbias_lock {
+struct mbbias {
 	int owner_busy;		/* written by the owner only */
 	int owner_slow;		/* the owner holds the mutex (owner only) */
 	int revoked;		/* the bias is gone: the mutex is the lock */
@@ -38,19 +38,19 @@ struct mbbias_lock {
 };
 
 /* 0, or -errno from pthread_mutex_init. */
-MEMBARRIER_API int mbbias_init(struct mbbias_lock *l);
-MEMBARRIER_API void mbbias_destroy(struct mbbias_lock *l);
+MEMBARRIER_API int mbbias_init(struct mbbias *l);
+MEMBARRIER_API void mbbias_destroy(struct mbbias *l);
 
 /* Slow paths, exported for the inline fast paths. */
-MEMBARRIER_API void mbbias_owner_lock_slow(struct mbbias_lock *l);
-MEMBARRIER_API void mbbias_owner_unlock_slow(struct mbbias_lock *l);
+MEMBARRIER_API void mbbias_owner_lock_slow(struct mbbias *l);
+MEMBARRIER_API void mbbias_owner_unlock_slow(struct mbbias *l);
 
 /* Any thread but the owner: revokes the bias on first use. */
-MEMBARRIER_API void mbbias_lock(struct mbbias_lock *l);
-MEMBARRIER_API void mbbias_unlock(struct mbbias_lock *l);
+MEMBARRIER_API void mbbias_lock(struct mbbias *l);
+MEMBARRIER_API void mbbias_unlock(struct mbbias *l);
 
 /* 1 once the bias has been revoked. */
-static inline int mbbias_revoked(struct mbbias_lock *l)
+static inline int mbbias_revoked(struct mbbias *l)
 {
 	return __atomic_load_n(&l->revoked, __ATOMIC_ACQUIRE);
 }
@@ -60,7 +60,7 @@ static inline int mbbias_revoked(struct mbbias_lock *l)
  * Relaxed atomic accesses compile to plain loads and stores; they are
  * atomics so that ThreadSanitizer (make check-tsan) sees no data race.
  */
-static inline void mbbias_owner_lock(struct mbbias_lock *l)
+static inline void mbbias_owner_lock(struct mbbias *l)
 {
 	__atomic_store_n(&l->owner_busy, 1, __ATOMIC_RELAXED);
 	mbfence_light();	/* pairs with mbfence_heavy() in the revoker */
@@ -69,7 +69,7 @@ static inline void mbbias_owner_lock(struct mbbias_lock *l)
 	mbbias_owner_lock_slow(l);
 }
 
-static inline void mbbias_owner_unlock(struct mbbias_lock *l)
+static inline void mbbias_owner_unlock(struct mbbias *l)
 {
 	if (membarrier_unlikely(l->owner_slow)) {
 		mbbias_owner_unlock_slow(l);

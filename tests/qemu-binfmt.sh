@@ -1,0 +1,20 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Let the kernel run aarch64 binaries through qemu-user (binfmt_misc), so
+# that tests which exec other test programs work under emulation. Needs
+# root and Debian's qemu-user-binfmt. Exits 0 when aarch64 binaries run.
+conf=/usr/lib/binfmt.d/qemu-aarch64.conf
+dir=/proc/sys/fs/binfmt_misc
+[ -e $dir/qemu-aarch64 ] && exit 0
+if [ ! -e $dir/register ]; then
+	mount -t binfmt_misc binfmt_misc $dir 2>/dev/null || {
+		echo "qemu-binfmt: cannot mount binfmt_misc (root needed)" >&2
+		exit 1
+	}
+fi
+[ -e $dir/qemu-aarch64 ] && exit 0
+[ -r $conf ] || { echo "qemu-binfmt: $conf missing (qemu-user-binfmt)" >&2; exit 1; }
+grep -v '^#' $conf > $dir/register || {
+	echo "qemu-binfmt: cannot register qemu-aarch64 (root needed)" >&2
+	exit 1
+}
