@@ -240,10 +240,10 @@ tsan-tests: all
 check-tests: all
 	BUILD=$(BUILD) SAN=$(SAN) CC=$(CC) prove --exec '' $(TEST_BINS) $(TEST_CXX) $(TEST_SH)
 
+# Every benchmark; key=value lines, CSV and SVG plots under $(BUILD)/bench.
 bench: all
-	$(TOOL) bench core
-	$(TOOL) bench rcu --readers 1 --writers 1 --seconds $(RCU_BENCH_SECONDS)
-	$(TOOL) bench rcu --readers 6 --writers 2 --seconds $(RCU_BENCH_SECONDS)
+	TOOL=$(TOOL) OUT=$(BUILD)/bench RCU_BENCH_SECONDS=$(RCU_BENCH_SECONDS) \
+		sh bench/plot.sh
 
 RCU_BENCH_SECONDS ?= 2
 

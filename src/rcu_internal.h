@@ -26,12 +26,9 @@
  * end of a read-side critical section (loads, compiler barrier, ctr = 0)
  * is ordered before an updater's accesses that follow its load of ctr:
  * the end-of-grace-period fence is then not needed (litmus 2 in rcu.h).
- * This belongs in the arch headers; MEMBARRIER_ARCH_TSO is honoured if
- * they ever define it.
+ * ThreadSanitizer knows nothing of TSO: its builds take the general path.
  */
-#if defined(MEMBARRIER_ARCH_TSO)
-#define MBI_RCU_TSO MEMBARRIER_ARCH_TSO
-#elif defined(__x86_64__) && !defined(MEMBARRIER_TSAN)
+#if MEMBARRIER_ARCH_TSO && !defined(MEMBARRIER_TSAN)
 #define MBI_RCU_TSO 1
 #else
 #define MBI_RCU_TSO 0

@@ -22,7 +22,8 @@ static const struct subcommand {
 	  "store-buffering litmus tests of the ordering guarantee\n"
 	  "                [--iterations N] [--scenario A|B]" },
 	{ "bench", tool_bench,
-	  "benchmarks, as key=value lines: bench core|backends" },
+	  "benchmarks, as key=value lines, ratios in the same run:\n"
+	  "                bench core|backends|services|rcu" },
 	{ "run", tool_run,
 	  "-- CMD [ARGS]: run a program with the library in place of the\n"
 	  "                system call (LD_PRELOAD shim)" },

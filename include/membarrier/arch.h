@@ -10,7 +10,8 @@
  *   membarrier_arch_tlb_flush_interrupts()  1 if remote TLB flushes are IPIs
  *   membarrier_arch_icache_sync() cache maintenance after writing code
  *   membarrier_arch_syscall3/6()  raw system call, returns -errno on error
- * and MEMBARRIER_ARCH_NAME, MEMBARRIER_ARCH_NR_membarrier.
+ * and MEMBARRIER_ARCH_NAME, MEMBARRIER_ARCH_NR_membarrier, MEMBARRIER_ARCH_TSO
+ * (1 where the hardware only reorders a store with a later load).
  *
  * The raw system call bypasses libc's syscall(): the preload shim
  * interposes that function, and the library must never call itself.

@@ -10,6 +10,13 @@
 #endif
 
 #define MEMBARRIER_ARCH_NAME		"aarch64"
+/*
+ * Weakly ordered: any two accesses to different locations may be
+ * reordered unless a barrier or acquire/release orders them.
+ */
+#ifndef MEMBARRIER_ARCH_TSO	/* -DMEMBARRIER_ARCH_TSO=0: test the general path */
+#define MEMBARRIER_ARCH_TSO		0
+#endif
 #define MEMBARRIER_ARCH_NR_membarrier	283
 
 /* smp_mb(): orders every earlier access with every later one. */

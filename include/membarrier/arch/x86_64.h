@@ -10,6 +10,13 @@
 #endif
 
 #define MEMBARRIER_ARCH_NAME		"x86_64"
+/*
+ * x86-TSO: a store is never reordered with an earlier load or store, a load
+ * never with an earlier load; only store->load reordering exists.
+ */
+#ifndef MEMBARRIER_ARCH_TSO	/* -DMEMBARRIER_ARCH_TSO=0: test the general path */
+#define MEMBARRIER_ARCH_TSO		1
+#endif
 #define MEMBARRIER_ARCH_NR_membarrier	324
 
 /*
