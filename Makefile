@@ -271,13 +271,18 @@ install: lib tool
 		-e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|$(VERSION)|' \
 		libmembarrier.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/libmembarrier.pc
 	install -m 755 $(TOOL) $(DESTDIR)$(BINDIR)/
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
+	install -m 644 doc/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 doc/man/*.3 $(DESTDIR)$(MANDIR)/man3/
 
 uninstall:
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/membarrier
 	rm -f $(DESTDIR)$(INCLUDEDIR)/membarrier.h \
 		$(DESTDIR)$(LIBDIR)/libmembarrier.* \
 		$(DESTDIR)$(LIBDIR)/pkgconfig/libmembarrier.pc \
-		$(DESTDIR)$(BINDIR)/membarrier
+		$(DESTDIR)$(BINDIR)/membarrier \
+		$(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(wildcard doc/man/*.1))) \
+		$(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(wildcard doc/man/*.3)))
 
 clean:
 	rm -rf $(BUILD)

@@ -17,7 +17,11 @@ ok $status "make install DESTDIR=... PREFIX=$prefix"
 for f in include/membarrier.h include/membarrier/arch.h \
 	include/membarrier/arch/x86_64.h include/membarrier/arch/aarch64.h \
 	lib/libmembarrier.so lib/libmembarrier.so.0 lib/libmembarrier.a \
-	lib/pkgconfig/libmembarrier.pc bin/membarrier; do
+	lib/pkgconfig/libmembarrier.pc bin/membarrier \
+	lib/libmembarrier-preload.so share/man/man1/membarrier.1 \
+	share/man/man3/libmembarrier.3 share/man/man3/mbfence.3 \
+	share/man/man3/mbrcu.3 share/man/man3/mbjit.3 share/man/man3/mbrseq.3 \
+	share/man/man3/mbbias.3; do
 	[ -e "$dest$prefix/$f" ]
 	ok $? "installed $f"
 done
@@ -43,5 +47,14 @@ if "$TOOL" status | grep -q '^PRIVATE_EXPEDITED .* none$'; then
 	skip "PRIVATE_EXPEDITED unavailable here" "the README example runs"
 else
 	ok $status "the README example runs"
+fi
+if command -v man >/dev/null; then
+	for page in "$dest$prefix"/share/man/man*/*; do
+		man -l "$page" 2>&1 >/dev/null | grep -q . && diag "$(man -l "$page" 2>&1 >/dev/null)"
+		man -l "$page" >/dev/null 2>&1
+		ok $? "man page $(basename "$page") renders"
+	done
+else
+	skip "man is not installed" "man pages render"
 fi
 done_testing
