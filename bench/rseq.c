@@ -25,6 +25,7 @@
 
 #include "../tools/tool.h"
 #include "bench.h"
+#include "../tools/cpus.h"
 #include "rseq_bench.h"
 
 #define THREADS	2
@@ -49,17 +50,6 @@ struct worker {
 	uint64_t ops;
 	int error;
 } __attribute__((aligned(128)));
-
-static void pin(int cpu)
-{
-	cpu_set_t set;
-
-	if (cpu < 0)
-		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
 
 static uint64_t loop_percpu(struct run *r)
 {
@@ -90,7 +80,7 @@ static void *worker(void *arg)
 	struct worker *w = arg;
 	struct run *r = w->run;
 
-	pin(w->cpu);
+	cpus_pin_self(w->cpu);
 	w->error = mbrseq_thread_init();
 	/* Release pairs with phase()'s acquire of ready: error is set. */
 	__atomic_fetch_add(&r->ready, 1, __ATOMIC_RELEASE);
@@ -139,23 +129,6 @@ static double phase(struct run *r, enum kind kind, const int *cpus,
 	return (double)ops * 1e9 / (double)(t1 - t0);
 }
 
-/* Two CPUs this process may use, or -1, -1. */
-static int pick_cpus(int *cpus)
-{
-	cpu_set_t set;
-	int n = 0;
-
-	cpus[0] = cpus[1] = -1;
-	if (sched_getaffinity(0, sizeof(set), &set))
-		return 0;
-	for (int c = 0; c < CPU_SETSIZE && n < THREADS; c++)
-		if (CPU_ISSET(c, &set))
-			cpus[n++] = c;
-	if (n < THREADS)
-		cpus[0] = cpus[1] = -1;
-	return n == THREADS;
-}
-
 static int fail(const char *why)
 {
 	printf("bench=services item=percpu_counter threads=%d error=%s "
@@ -184,7 +157,7 @@ int bench_services_rseq(double seconds)
 	r.pc = mbrseq_percpu_create();
 	if (!r.pc)
 		return fail("no-memory");
-	pinned = pick_cpus(cpus);
+	pinned = cpus_pick_two(cpus) == 0;
 	for (int n = 0; n < ROUNDS; n++) {
 		/* Alternate the order: drift favours neither workload. */
 		int first = n & 1;

@@ -22,6 +22,7 @@
 #include <membarrier/arch.h>
 #include <membarrier/biased_lock.h>
 
+#include "../tools/cpus.h"
 #include "tap.h"
 
 #define MAX_REVOKERS 2
@@ -44,31 +45,6 @@ static unsigned long long start_at;	/* cycles, this instance */
 static int revokers_left, revokers;
 static int cpus[2] = { -1, -1 };
 
-/* The owner on one CPU, the revokers on another, when there are two. */
-static void pin(int cpu)
-{
-	cpu_set_t set;
-
-	if (cpu < 0)
-		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
-
-static void pick_cpus(void)
-{
-	cpu_set_t set;
-	int n = 0;
-
-	if (sched_getaffinity(0, sizeof(set), &set))
-		return;
-	for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
-		if (CPU_ISSET(c, &set))
-			cpus[n++] = c;
-	if (n < 2)
-		cpus[0] = cpus[1] = -1;
-}
 static long violations, owner_ops;
 static int control;	/* revokers skip the heavy fence */
 
@@ -116,7 +92,7 @@ static void *owner(void *arg)
 	long ops = 0;
 
 	(void)arg;
-	pin(cpus[0]);
+	cpus_pin_self(cpus[0]);
 	for (int i = 0; i < instances; i++) {
 		struct instance *in = &inst[i];
 
@@ -140,7 +116,7 @@ static void *revoker(void *arg)
 {
 	unsigned long long seed = (uintptr_t)arg * 0x9e3779b97f4a7c15ull + 1;
 
-	pin(cpus[1]);
+	cpus_pin_self(cpus[1]);
 	for (int i = 0; i < instances; i++) {
 		struct instance *in = &inst[i];
 		unsigned long long t;
@@ -226,7 +202,7 @@ int main(void)
 	       "the mutex");
 	mbbias_destroy(&l);
 
-	pick_cpus();
+	cpus_pick_two(cpus);
 	for (int nr = 1; nr <= MAX_REVOKERS; nr++) {
 		bad = run(1000, nr, 0);
 		tap_ok(violations == 0 && !bad,

@@ -28,6 +28,7 @@
 #include <membarrier/arch.h>
 
 #include "../tools/rseq_probe.h"
+#include "../tools/cpus.h"
 #include "tap.h"
 
 #define RSEQ_CMD MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ
@@ -47,37 +48,13 @@ static int cs_cpu = -1;
  * else the caller's own running preempts (and aborts) the section. */
 static int cpus[2] = { -1, -1 };
 
-static void pin(int cpu)
-{
-	cpu_set_t set;
-
-	if (cpu < 0)
-		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
-
-static void pick_cpus(void)
-{
-	cpu_set_t set;
-	int n = 0;
-
-	if (sched_getaffinity(0, sizeof(set), &set))
-		return;
-	for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
-		if (CPU_ISSET(c, &set))
-			cpus[n++] = c;
-	if (n < 2)
-		cpus[0] = cpus[1] = -1;
-}
 
 static void *cs_thread(void *arg)
 {
 	struct rseq *rs;
 
 	(void)arg;
-	pin(cpus[1]);
+	cpus_pin_self(cpus[1]);
 	rs = rseq_probe_area();
 	while (!GET(quit)) {
 		SET(cs_cpu, (int)rs->cpu_id);
@@ -177,8 +154,8 @@ int main(void)
 	tap_ok(ret == 0, "REGISTER_PRIVATE_EXPEDITED_RSEQ (backend %s)",
 	       membarrier_backend_name(membarrier_backend_of(RSEQ_CMD)));
 	alarm(120);
-	pick_cpus();
-	pin(cpus[0]);
+	cpus_pick_two(cpus);
+	cpus_pin_self(cpus[0]);
 	pthread_create(&t, NULL, cs_thread, NULL);
 
 	caught = attempt(0, 0, &spont);

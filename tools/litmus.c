@@ -53,6 +53,7 @@
 #include <membarrier.h>
 #include <membarrier/arch.h>
 
+#include "cpus.h"
 #include "tool.h"
 
 enum fence { FENCE_BARRIER, FENCE_MB, FENCE_MEMBARRIER, NR_FENCES };
@@ -193,24 +194,13 @@ static void wait_until(unsigned long long t)
 		membarrier_arch_relax();
 }
 
-static void pin(int cpu)
-{
-	cpu_set_t set;
-
-	if (cpu < 0)
-		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
-}
-
 static void *target_thread(void *arg)
 {
 	struct litmus_cell *c = arg;
 	struct litmus_mem *m = c->mem;
 	unsigned long long seed = 0x9e3779b97f4a7c15ull;
 
-	pin(c->cpus[1]);
+	cpus_pin_self(c->cpus[1]);
 	if (c->block_signal && membarrier_emulation_signal()) {
 		sigset_t set;
 
@@ -309,7 +299,7 @@ static int run_cell(struct litmus_cell *c)
 	ret = target_start(c, &t);
 	if (ret)
 		return ret;
-	pin(c->cpus[0]);
+	cpus_pin_self(c->cpus[0]);
 	for (unsigned long n = 1; n <= c->iterations; n++) {
 		m->x = 0;
 		m->y = 0;
@@ -327,21 +317,6 @@ static int run_cell(struct litmus_cell *c)
 	}
 	target_join(&t);
 	return m->error ? -m->error : 0;
-}
-
-/* The first two CPUs this process may run on; -1 if fewer than two. */
-static int pick_cpus(int cpus[2])
-{
-	cpu_set_t set;
-	int found = 0;
-
-	cpus[0] = cpus[1] = -1;
-	if (sched_getaffinity(0, sizeof(set), &set))
-		return -1;
-	for (int cpu = 0; cpu < CPU_SETSIZE && found < 2; cpu++)
-		if (CPU_ISSET(cpu, &set))
-			cpus[found++] = cpu;
-	return found == 2 ? 0 : -1;
 }
 
 /* The table's verdict for a pair: ordered iff one side is membarrier() or
@@ -447,7 +422,7 @@ int tool_litmus(int argc, char **argv)
 				strcmp(scenario, "A") && strcmp(scenario, "B")))
 		return usage();
 	memset(&c, 0, sizeof(c));
-	if (pick_cpus(c.cpus)) {
+	if (cpus_pick_two(c.cpus)) {
 		tool_error("litmus needs two CPUs to run on; this process may "
 			   "use fewer");
 		return 3;

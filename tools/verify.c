@@ -32,6 +32,7 @@
 #include <membarrier.h>
 #include <membarrier/arch.h>
 
+#include "cpus.h"
 #include "rseq_probe.h"
 #include "tool.h"
 #include "verify.h"
@@ -61,35 +62,16 @@ static void unpin_caller(void)
 	sched_setaffinity(0, sizeof(saved_cpus), &saved_cpus);
 }
 
-static void pin(int cpu)
-{
-	cpu_set_t set;
-
-	if (cpu < 0)
-		return;
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
-	sched_setaffinity(0, sizeof(set), &set);
-}
-
 int verify_pick_cpus(void)
 {
-	cpu_set_t set;
-	int n = 0;
-
-	if (sched_getaffinity(0, sizeof(set), &set))
-		return -1;
-	for (int c = 0; c < CPU_SETSIZE && n < 2; c++)
-		if (CPU_ISSET(c, &set))
-			other_cpu[n++] = c;
-	return n == 2 ? 0 : -1;
+	return cpus_pick_two(other_cpu);
 }
 
 static void spin_recording(struct gaps *g)
 {
 	unsigned long long last, now;
 
-	pin(other_cpu[1]);
+	cpus_pin_self(other_cpu[1]);
 	__atomic_store_n(&g->ready, 1, __ATOMIC_RELEASE);
 	last = membarrier_arch_cycles();
 	while (!__atomic_load_n(&g->stop, __ATOMIC_RELAXED)) {
@@ -244,7 +226,7 @@ int verify_interrupts(int cmd, struct verify_result *r)
 		return -EAGAIN;
 	}
 	pin_caller();
-	pin(other_cpu[0]);
+	cpus_pin_self(other_cpu[0]);
 	while (!__atomic_load_n(&g->ready, __ATOMIC_ACQUIRE))
 		usleep(100);
 	usleep(2000);
@@ -270,7 +252,7 @@ static void *cs_thread(void *arg)
 	struct rseq *rs;
 
 	(void)arg;
-	pin(other_cpu[1]);
+	cpus_pin_self(other_cpu[1]);
 	rs = rseq_probe_area();
 	while (!__atomic_load_n(&quit_cs, __ATOMIC_ACQUIRE)) {
 		rseq_probe_spin(rs, &in_cs);
@@ -309,7 +291,7 @@ int verify_rseq_abort(struct verify_result *r)
 	if (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0))
 		return -errno;
 	pin_caller();
-	pin(other_cpu[0]);
+	cpus_pin_self(other_cpu[0]);
 	__atomic_store_n(&quit_cs, 0, __ATOMIC_RELAXED);
 	if (pthread_create(&t, NULL, cs_thread, NULL))
 		return -EAGAIN;
