@@ -164,8 +164,9 @@ static int run(int n, int nrevokers, int is_control)
 		SET(revokers_left, revokers);
 		SET(start_at, membarrier_arch_cycles() + 20000);
 		SET(phase, i);
+		/* Sleep: the owner and the revokers need the CPUs. */
 		while (GET(finished) < i)
-			sched_yield();
+			usleep(20);
 	}
 	pthread_join(o, NULL);
 	for (int k = 0; k < revokers; k++)
