@@ -88,6 +88,7 @@ static int tlb_is_barrier;
 /* Decided once, at load, by mbi_emul_init(). */
 void mbi_tlb_init(void)
 {
+	page_size = sysconf(_SC_PAGESIZE);
 	tlb_is_barrier = decide();
 }
 
@@ -108,7 +109,6 @@ static char *pool_get(void)
 
 	if (p)
 		return p;
-	page_size = sysconf(_SC_PAGESIZE);
 	len = 2 * MBI_TLB_PAGES * page_size;
 	p = (char *)mbi_sys6(SYS_mmap, 0, len, PROT_NONE,
 			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

@@ -13,8 +13,11 @@
  * batch it had taken but not run (it was waiting for its grace period)
  * is queued again in front, and a new worker starts if anything is
  * pending, so every callback runs in the parent and in the child, each
- * on its own copy of the memory.
+ * on its own copy of the memory. ThreadSanitizer builds cannot start a
+ * thread in the child of a multithreaded process: there the child's
+ * callbacks run in mbrcu_barrier() (drain_here()), on its caller.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -75,6 +78,16 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+#ifdef MEMBARRIER_TSAN
+/* Set in the child of a multithreaded process (rcu_core.c), for good. */
+static int worker_forbidden;
+
+void mbi_rcu_worker_forbid(void)
+{
+	worker_forbidden = 1;
+}
+#endif
+
 /*
  * Under the queue lock. The worker blocks every signal, so that the
  * program's handlers never run on it, except the emulated backend's
@@ -86,8 +99,13 @@ static int start_worker(struct mbi_rcu_flavor *f)
 	sigset_t all, old;
 	pthread_attr_t attr;
 	pthread_t tid;
-	int sig = mbi_emul_signal(), err;
+	int sig, err;
 
+#ifdef MEMBARRIER_TSAN
+	if (worker_forbidden)
+		return EAGAIN;		/* callbacks wait for a barrier */
+#endif
+	sig = mbi_emul_signal();
 	sigfillset(&all);
 	if (sig > 0)
 		sigdelset(&all, sig);

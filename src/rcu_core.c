@@ -72,7 +72,9 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "emul.h"
 #include "rcu_internal.h"
 
 /* Pause between publishing a period and the first look at readers. */
@@ -159,10 +161,11 @@ static void release_record(struct mbi_rcu_flavor *f, struct mbi_rcu_record *rec)
 	/*
 	 * Whatever the thread read is done before ctr = 0, on every
 	 * architecture and whether or not it left its critical section;
-	 * pairs with the updater's acquire load of ctr (litmus 2).
+	 * pairs with the updater's acquire load of ctr (litmus 2). The
+	 * store is a release under MEMBARRIER_TSAN, for the barrier.
 	 */
 	membarrier_arch_mb();
-	MBRCU_STORE(rec->r.ctr, 0);
+	MBRCU_STORE_AFTER_MB(rec->r.ctr, 0);
 	/*
 	 * ctr = 0 before the wake load; pairs with the fence an updater runs
 	 * between setting wake and its last look at ctr (sleep_on()).
@@ -187,6 +190,35 @@ static void reader_exit(void *arg)
 
 /* ---- fork ---- */
 
+#ifdef MEMBARRIER_TSAN
+/*
+ * ThreadSanitizer kills the child of a multithreaded process as soon as
+ * it creates a thread (die_after_fork). fork_prepare() finds out whether
+ * this process has other threads (ThreadSanitizer's background thread,
+ * once started, counts too: that errs on the safe side); the child of one
+ * that has starts no callback worker (rcu_call.c), for good, since its
+ * own children inherit the condition.
+ */
+static int threaded_at_fork;
+
+static int count_task(int tid, void *arg)
+{
+	(void)tid;
+	return ++*(int *)arg > 1;	/* enough: stop at the second */
+}
+
+static int process_is_threaded(void)
+{
+	int fd = mbi_tasks_open(), n = 0;
+
+	if (fd < 0)
+		return 1;		/* cannot tell: assume it is */
+	mbi_tasks_foreach(fd, count_task, &n);
+	close(fd);
+	return n > 1;
+}
+#endif
+
 /*
  * Lock order: every flavor's cb_lock, then every worker lock, gp_lock,
  * reg_lock. None of these is held while waiting for readers, so fork()
@@ -194,6 +226,9 @@ static void reader_exit(void *arg)
  */
 static void fork_prepare(void)
 {
+#ifdef MEMBARRIER_TSAN
+	threaded_at_fork = process_is_threaded();
+#endif
 	pthread_mutex_lock(&flavors_lock);
 	for (int i = 0; i < nr_flavors; i++)
 		pthread_mutex_lock(&flavors[i]->worker.cb_lock);
@@ -253,6 +288,10 @@ static void fork_child(void)
 		mbi_rcu_worker_fork_child(flavors[i]);
 	}
 	pthread_mutex_unlock(&flavors_lock);
+#ifdef MEMBARRIER_TSAN
+	if (threaded_at_fork)
+		mbi_rcu_worker_forbid();
+#endif
 	for (int i = 0; i < nr_flavors; i++)
 		mbi_rcu_worker_restart(flavors[i]);
 }

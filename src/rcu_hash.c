@@ -3,8 +3,9 @@
  * An RCU-protected hash table: singly-linked bucket chains. Readers load
  * each next pointer with mbrcu_dereference(); updaters, under the table's
  * mutex, publish a node with mbrcu_assign_pointer() once it is fully
- * initialized (its next already pointing into the chain), unlink with a
- * plain store of an already-published pointer, and hand unlinked nodes to
+ * initialized (its next already pointing into the chain), unlink with
+ * mbrcu_init_pointer() (a store of an already-published pointer, without
+ * ordering outside ThreadSanitizer builds), and hand unlinked nodes to
  * mbrcu_call(). A reader standing on an unlinked node still follows its
  * next (left intact) back into the chain.
  */
@@ -158,7 +159,7 @@ MEMBARRIER_API int mbrcu_hash_delete(struct mbrcu_hash *h, uint64_t key)
 	if (link) {
 		old = *link;
 		/* old->next was published before: no ordering to add. */
-		MBRCU_STORE(*link, old->next);
+		mbrcu_init_pointer(*link, old->next);
 		h->count--;
 	}
 	pthread_mutex_unlock(&h->lock);

@@ -153,6 +153,15 @@ void mbi_rcu_barrier(struct mbi_rcu_flavor *f);
 void mbi_rcu_worker_fork_child(struct mbi_rcu_flavor *f);
 void mbi_rcu_worker_restart(struct mbi_rcu_flavor *f);
 
+#ifdef MEMBARRIER_TSAN
+/*
+ * ThreadSanitizer builds, in the child of a multithreaded process, which
+ * must not create threads: start no worker from now on; callbacks run in
+ * mbrcu_barrier(), on its caller.
+ */
+void mbi_rcu_worker_forbid(void);
+#endif
+
 /* futex on a 32-bit word, through the raw system call. */
 void mbi_rcu_futex_wait(uint32_t *addr, uint32_t val, uint64_t timeout_ns);
 void mbi_rcu_futex_wake(uint32_t *addr, int n);

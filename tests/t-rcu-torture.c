@@ -9,7 +9,8 @@
  * AddressSanitizer (make check-asan) a use after free aborts on the spot.
  *
  * The checks can fail: the same workload with a synchronize that does not
- * wait for readers (only the heavy fence) is caught, in a child process.
+ * wait for readers (only the heavy fence) is caught, in a child process
+ * (this program again, with --broken).
  *
  * Each configuration runs RCU_TORTURE_SECONDS (default 0.3; make regtest
  * sets more), on the backend chosen here, then again in a child with
@@ -302,12 +303,19 @@ static const char *reclaim_name(enum reclaim how)
 	       "synchronize+call_rcu";
 }
 
+/*
+ * RCU_TORTURE_SECONDS, default 0.3; half of it under qemu-user, where
+ * every thread runs translated and the runs of a configuration (thread
+ * start, the final barrier) take longer than their reads and writes.
+ */
 static double seconds_per_config(void)
 {
 	const char *s = getenv("RCU_TORTURE_SECONDS");
 	double v = s ? strtod(s, NULL) : 0;
 
-	return v > 0 ? v : 0.3;
+	if (!(v > 0))
+		v = 0.3;
+	return tap_qemu_user() ? v / 2 : v;
 }
 
 static int run_configs(const struct config *cs, size_t n, const char *where,
@@ -350,45 +358,23 @@ static int wait_child(pid_t pid)
 }
 
 /*
- * The broken synchronize, in a child (AddressSanitizer aborts it at the
- * first use after free; its report goes to /dev/null): exit CAUGHT when a
- * reader's checks see it, 0 when nothing is seen within the time given.
+ * Run argv (NULL-terminated) with MEMBARRIER_BACKEND=backend if set, its
+ * stderr on /dev/null if quiet: its status. A new program, not a fork
+ * that goes on: neither qemu-user nor ThreadSanitizer lets the child of
+ * a threaded process start threads.
  */
-#define CAUGHT 3
-
-static void test_broken(void)
+static int spawn_wait(const char *const *argv, const char *backend,
+		      int quiet)
 {
-	static const struct config c = { &broken, 4, 2, SYNC, 0 };
-	int status;
 	pid_t pid;
 
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
-		struct run r;
-		int null = open("/dev/null", O_WRONLY);
+		int null = quiet ? open("/dev/null", O_WRONLY) : -1;
 
 		if (null >= 0)
 			dup2(null, STDERR_FILENO);
-		alarm(60);
-		_exit(torture(&c, 5, 1, &r) ? CAUGHT : 0);
-	}
-	status = wait_child(pid);
-	tap_ok(status != 0 && status != 128 + SIGALRM,
-	       "the checks catch a synchronize that does not wait for readers "
-	       "(child status %d: %s)", status, status == CAUGHT ?
-	       "a reader saw poison or reuse" : status ? "aborted, as "
-	       "AddressSanitizer does at a use after free" : "not caught");
-}
-
-/* Run argv (NULL-terminated) with MEMBARRIER_BACKEND=backend if set. */
-static int spawn_wait(const char *const *argv, const char *backend)
-{
-	pid_t pid;
-
-	fflush(stdout);
-	pid = fork();
-	if (pid == 0) {
 		if (backend)
 			setenv("MEMBARRIER_BACKEND", backend, 1);
 		execv(argv[0], (char *const *)argv);
@@ -436,7 +422,7 @@ static void run_other(const char *what, const char *sandbox, const char *backend
 	argv[n++] = self;
 	argv[n++] = "--other-backend";
 	argv[n] = NULL;
-	status = spawn_wait(argv, backend);
+	status = spawn_wait(argv, backend, 0);
 	if (status == 77)
 		tap_skip("the emulated backend does not serve PRIVATE_EXPEDITED "
 			 "here", "%s", what);
@@ -468,11 +454,51 @@ static void test_sandbox(void)
 		return;
 	}
 	snprintf(sandbox, sizeof(sandbox), "%s/sandbox", dir);
-	if (access(sandbox, X_OK) || spawn_wait(probe, NULL)) {
+	if (access(sandbox, X_OK) || spawn_wait(probe, NULL, 0)) {
 		tap_skip("seccomp filters cannot be installed here", "%s", what);
 		return;
 	}
 	run_other(what, sandbox, NULL);
+}
+
+/*
+ * The broken synchronize, in a child running this program with --broken
+ * (its sanitizer reports go to /dev/null): it exits CAUGHT when a
+ * reader's checks see the broken synchronize, 0 when nothing is seen
+ * within the time given; AddressSanitizer ends it at the first use after
+ * free (status 1), ThreadSanitizer at exit once it reported the race
+ * between a reader and the free (status 66).
+ */
+#define CAUGHT 3
+
+static int broken_mode(void)
+{
+	static const struct config c = { &broken, 4, 2, SYNC, 0 };
+	struct run r;
+
+	alarm(60);
+	return torture(&c, 5, 1, &r) ? CAUGHT : 0;
+}
+
+static void test_broken(void)
+{
+	static const char what[] = "the checks catch a synchronize that does "
+				   "not wait for readers";
+	char dir[PATH_MAX], self[PATH_MAX + 32];
+	const char *argv[] = { self, "--broken", NULL };
+	int status;
+
+	if (self_dir(dir, sizeof(dir))) {
+		tap_skip("/proc/self/exe unreadable", "%s", what);
+		return;
+	}
+	snprintf(self, sizeof(self), "%s/t-rcu-torture", dir);
+	status = spawn_wait(argv, NULL, 1);
+	tap_ok(status != 0 && status != 127 && status != 128 + SIGALRM,
+	       "%s (child status %d: %s)", what, status, status == CAUGHT ?
+	       "a reader saw poison or reuse" : status == 127 ? "could not "
+	       "run" : status == 128 + SIGALRM ? "timed out" : status ?
+	       "ended by a sanitizer's report, or a fault" : "not caught");
 }
 
 static void timeout(int sig)
@@ -489,6 +515,8 @@ int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "--other-backend"))
 		return other_backend();
+	if (argc > 1 && !strcmp(argv[1], "--broken"))
+		return broken_mode();
 	if (membarrier_backend_of(MEMBARRIER_CMD_PRIVATE_EXPEDITED) ==
 	    MEMBARRIER_BACKEND_NONE)
 		tap_skip_all("no backend serves PRIVATE_EXPEDITED here");

@@ -61,7 +61,19 @@
  * not, is unregistered by a thread-specific data destructor. fork() is
  * safe anywhere, in a critical section too: the child keeps its own
  * thread's state, forgets the others', and gets a worker for the
- * callbacks still pending, which then run in both processes.
+ * callbacks still pending, which then run in both processes (in
+ * ThreadSanitizer builds, whose children of multithreaded processes must
+ * not create threads, they run in the child's mbrcu_barrier() instead).
+ *
+ * ThreadSanitizer (-DMEMBARRIER_TSAN) sees the protocol as follows:
+ * mbrcu_dereference() is an acquire and every pointer store a release,
+ * so a reader finds the initialization of what it dereferences; the
+ * fences are seq_cst read-modify-writes of one word (fence.h), and the
+ * grace period always ends with the heavy fence, so a reader's critical
+ * section happens before the updater's free; where a reader orders its
+ * exit with a full barrier (the fence-in-reader flavor, thread exit), its
+ * ctr = 0 is a release that the scan's acquire load of ctr picks up. The
+ * read side of normal builds is unchanged.
  *
  * <membarrier/rcu_mb.h> has the fence-in-reader flavor (the baseline),
  * <membarrier/rcu_list.h> a list, <membarrier/rcu_hash.h> a hash table.
@@ -98,6 +110,22 @@ extern "C" {
  */
 #define mbrcu_assign_pointer(p, v)					\
 	__atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
+
+/*
+ * Store in p a v that needs no ordering: NULL, or a pointer published
+ * before (unlinking an entry stores its successor, which readers may
+ * already have reached through the entry). Under MEMBARRIER_TSAN a
+ * release: ThreadSanitizer follows no address dependency, so a reader's
+ * acquire in mbrcu_dereference() must find the happens-before edge from
+ * the updater that initialized v (through the updaters' lock) here.
+ */
+#ifdef MEMBARRIER_TSAN
+#define mbrcu_init_pointer(p, v)					\
+	__atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
+#else
+#define mbrcu_init_pointer(p, v)					\
+	__atomic_store_n(&(p), (v), __ATOMIC_RELAXED)
+#endif
 
 /* Publish v in *pp and return the old value (a full barrier). */
 #define mbrcu_xchg_pointer(pp, v)					\
@@ -149,6 +177,22 @@ struct mbrcu_gp {
 
 #define MBRCU_LOAD(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define MBRCU_STORE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+/*
+ * ctr = 0 right after a full barrier (membarrier_arch_mb()) that orders
+ * the critical section before it: the fence-in-reader flavor's unlock and
+ * a thread's exit. The barrier and the store act as a release that pairs
+ * with the acquire load of ctr in the updater's scan. ThreadSanitizer
+ * models no standalone fence: under MEMBARRIER_TSAN the store itself is
+ * the release, so that it sees the critical section happen before what
+ * follows the grace period (the updater's free).
+ */
+#ifdef MEMBARRIER_TSAN
+#define MBRCU_STORE_AFTER_MB(x, v)					\
+	__atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
+#else
+#define MBRCU_STORE_AFTER_MB(x, v)	MBRCU_STORE(x, v)
+#endif
 
 /* ---- the default flavor: mbrcu_* ---- */
 
@@ -233,7 +277,10 @@ static inline void mbrcu_read_unlock(void)
 
 	/*
 	 * Order the critical section's accesses before the ctr store;
-	 * pairs with the end-of-grace-period fence (litmus 2).
+	 * pairs with the end-of-grace-period fence (litmus 2). Under
+	 * MEMBARRIER_TSAN both are seq_cst RMWs of one word, the edge that
+	 * shows ThreadSanitizer this critical section before the updater's
+	 * free (TSan builds take the general path: the closing fence runs).
 	 */
 	mbfence_light();
 	t = MBRCU_LOAD(r->ctr);

@@ -14,8 +14,9 @@
  * A reader sees each entry at most once, and every entry that stays in
  * the list for the whole walk; an entry being added or removed during the
  * walk may or may not be seen. next pointers are published with release
- * (mbrcu_assign_pointer) and read with an address dependency
- * (mbrcu_dereference); prev pointers belong to updaters only.
+ * (mbrcu_assign_pointer), unlinked without ordering (mbrcu_init_pointer:
+ * the successor was published before) and read with an address
+ * dependency (mbrcu_dereference); prev pointers belong to updaters only.
  */
 #ifndef MEMBARRIER_RCU_LIST_H
 #define MEMBARRIER_RCU_LIST_H
@@ -76,7 +77,7 @@ static inline void mbrcu_list_add_tail(struct mbrcu_list *entry,
 static inline void mbrcu_list_del(struct mbrcu_list *entry)
 {
 	/* entry->next was published before: no ordering to add. */
-	MBRCU_STORE(entry->prev->next, entry->next);
+	mbrcu_init_pointer(entry->prev->next, entry->next);
 	entry->next->prev = entry->prev;
 	entry->prev = MBRCU_LIST_POISON;
 }

@@ -62,7 +62,8 @@ static inline void mbrcu_mb_read_unlock(void)
 	membarrier_arch_mb();
 	t = MBRCU_LOAD(r->ctr);
 	if (membarrier_likely((t & MBRCU_NEST_MASK) == MBRCU_NEST_ONE)) {
-		MBRCU_STORE(r->ctr, 0);
+		/* A release under MEMBARRIER_TSAN, for the barrier above. */
+		MBRCU_STORE_AFTER_MB(r->ctr, 0);
 		/* ctr = 0 before the wake load; pairs with the smp_mb() of a
 		 * sleeping updater. */
 		membarrier_arch_mb();
