@@ -164,6 +164,8 @@ static long barrier_cmd(int cmd, int cpu_id)
 		return handshake_round(agent, -1, 0);
 	case MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ:
 		if (cpu_id >= 0 && cpu_absent(cpu_id)) {
+			/* As the kernel's no-op: its closing smp_mb() still
+			 * orders the caller (pairs with nothing remote). */
 			membarrier_arch_mb();
 			return 0;
 		}
