@@ -21,6 +21,7 @@
 
 #include <membarrier/rseq.h>
 
+#include "emul.h"
 #include "internal.h"
 
 #if defined(__has_include)
@@ -128,39 +129,6 @@ MEMBARRIER_API const char *mbrseq_registrar(void)
 }
 
 /* The highest CPU number in a list such as "0-3,8-11", plus one. */
-static int parse_cpu_list(const char *s)
-{
-	int max = -1;
-
-	while (*s) {
-		char *end;
-		long v = strtol(s, &end, 10);
-
-		if (end == s)
-			break;
-		if (v > max)
-			max = (int)v;
-		s = *end ? end + 1 : end;
-	}
-	return max + 1;
-}
-
-static int read_possible_cpus(void)
-{
-	char buf[256];
-	ssize_t n;
-	int fd = open("/sys/devices/system/cpu/possible", O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	return parse_cpu_list(buf);
-}
-
 MEMBARRIER_API int mbrseq_nr_cpus(void)
 {
 	static int cached;
@@ -170,7 +138,7 @@ MEMBARRIER_API int mbrseq_nr_cpus(void)
 		return n;
 	/* The larger of the two: a slot too many is harmless, one too few
 	 * is a write out of bounds. */
-	n = read_possible_cpus();
+	n = mbi_cpus_possible();
 	if (get_nprocs_conf() > n)
 		n = get_nprocs_conf();
 	if (n < 1)
