@@ -21,7 +21,7 @@
 #include <membarrier/arch.h>
 #include <membarrier/fence.h>
 
-#include "../tools/tool.h"
+#include "tool.h"
 #include "bench.h"
 
 static const int cmds[] = {

@@ -8,7 +8,7 @@
 #include <membarrier.h>
 #include <membarrier/arch.h>
 
-#include "../tools/tool.h"
+#include "tool.h"
 #include "bench.h"
 #include "rcu_bench.h"
 

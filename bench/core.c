@@ -21,7 +21,9 @@
 #include <membarrier.h>
 #include <membarrier/arch.h>
 
-#include "../tools/tool.h"
+#include "arch/arch.h"
+
+#include "tool.h"
 #include "bench.h"
 
 #define ROUNDS_MAX 101
@@ -53,7 +55,7 @@ static double time_inline(unsigned long calls)
 	uint64_t t = tool_now_ns();
 
 	for (unsigned long i = 0; i < calls; i++)
-		membarrier_arch_syscall3(MEMBARRIER_ARCH_NR_membarrier,
+		mbi_syscall3(MBI_ARCH_NR_membarrier,
 					 MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
 	return (double)(tool_now_ns() - t) / (double)calls;
 }

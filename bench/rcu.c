@@ -33,7 +33,7 @@
 #include <membarrier/rcu.h>
 #include <membarrier/rcu_mb.h>
 
-#include "../tools/tool.h"
+#include "tool.h"
 #include "bench.h"
 #include "rcu_bench.h"
 

@@ -23,9 +23,9 @@
 #include <membarrier/arch.h>
 #include <membarrier/rseq.h>
 
-#include "../tools/tool.h"
+#include "tool.h"
 #include "bench.h"
-#include "../tools/cpus.h"
+#include "cpus.h"
 #include "rseq_bench.h"
 
 #define THREADS	2

@@ -19,7 +19,7 @@
 #include <membarrier/fence.h>
 #include <membarrier/jit.h>
 
-#include "../tools/tool.h"
+#include "tool.h"
 #include "bench.h"
 #include "rseq_bench.h"
 

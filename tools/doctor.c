@@ -21,7 +21,9 @@
 #include <membarrier.h>
 #include <membarrier/arch.h>
 
-#include "../bench/bench.h"
+#include "arch/arch.h"
+
+#include "bench.h"
 #include "tool.h"
 #include "verify.h"
 
@@ -221,7 +223,7 @@ static void conclude(struct report *r)
 		       "emulated backend serves the commands; to use the "
 		       "kernel's, allow membarrier (syscall %d) in the profile",
 		       kq == -EPERM ? "EPERM" : "ENOSYS",
-		       MEMBARRIER_ARCH_NR_membarrier);
+		       MBI_ARCH_NR_membarrier);
 	else if (kq < 0)
 		advise(r, "the kernel has no membarrier (%s): the emulated "
 		       "backend serves the commands", strerror(-kq));
@@ -271,7 +273,7 @@ static void print_text(const struct report *r)
 	char buf[512];
 
 	printf("membarrier doctor (libmembarrier %s, %s)\n\n",
-	       membarrier_version(), MEMBARRIER_ARCH_NAME);
+	       membarrier_version(), MBI_ARCH_NAME);
 	printf("kernel:      %s %s\n", r->uts.sysname, r->uts.release);
 	if (r->kernel_query >= 0)
 		printf("QUERY:       0x%03x %s\n", r->kernel_query,
@@ -333,7 +335,7 @@ static void print_json(const struct report *r)
 	printf("{\"version\":");
 	json_str(membarrier_version());
 	printf(",\"arch\":");
-	json_str(MEMBARRIER_ARCH_NAME);
+	json_str(MBI_ARCH_NAME);
 	printf(",\"kernel\":");
 	json_str(r->uts.release);
 	printf(",\"kernel_query\":%d,\"query\":%d,\"seccomp\":{\"mode\":%d,"

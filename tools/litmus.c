@@ -36,7 +36,7 @@
  * and observable (the control).
  *
  * Timing: the caller publishes a start time on a shared counter
- * (membarrier_arch_cycles()); both threads spin to it, then each waits a
+ * (mbi_arch_cycles()); both threads spin to it, then each waits a
  * random extra delay. The target's delay spans twice the caller's fence
  * cost, so that its accesses land before, during and after the call.
  */
@@ -52,6 +52,8 @@
 
 #include <membarrier.h>
 #include <membarrier/arch.h>
+
+#include "arch/arch.h"
 
 #include "cpus.h"
 #include "tool.h"
@@ -190,7 +192,7 @@ static unsigned long long xorshift(unsigned long long *s)
 
 static void wait_until(unsigned long long t)
 {
-	while (membarrier_arch_cycles() < t)
+	while (mbi_arch_cycles() < t)
 		membarrier_arch_relax();
 }
 
@@ -226,10 +228,10 @@ static unsigned long long fence_cost(struct litmus_mem *m, enum fence f)
 	unsigned long long best = ~0ull;
 
 	for (int i = 0; i < 64; i++) {
-		unsigned long long t = membarrier_arch_cycles();
+		unsigned long long t = mbi_arch_cycles();
 
 		fence(m, f);
-		t = membarrier_arch_cycles() - t;
+		t = mbi_arch_cycles() - t;
 		if (t < best)
 			best = t;
 	}
@@ -305,7 +307,7 @@ static int run_cell(struct litmus_cell *c)
 		m->y = 0;
 		m->r0 = 0;
 		m->r1 = 0;
-		m->start = membarrier_arch_cycles() + LITMUS_LEAD_CYCLES;
+		m->start = mbi_arch_cycles() + LITMUS_LEAD_CYCLES;
 		/* Release: the reset above is visible before round n starts. */
 		__atomic_store_n(&m->round, n, __ATOMIC_RELEASE);
 		wait_until(m->start + xorshift(&seed) % c->caller_jitter);

@@ -12,6 +12,8 @@
 #include <membarrier.h>
 #include <membarrier/arch.h>
 
+#include "arch/arch.h"
+
 #include "tool.h"
 
 static void print_kernel(void)
@@ -90,7 +92,7 @@ static void print_registrations(void)
 	if (!(membarrier_kernel_query() > 0 &&
 	      (membarrier_kernel_query() & MEMBARRIER_CMD_GET_REGISTRATIONS)))
 		return;
-	raw = membarrier_arch_syscall3(MEMBARRIER_ARCH_NR_membarrier,
+	raw = mbi_syscall3(MBI_ARCH_NR_membarrier,
 				       MEMBARRIER_CMD_GET_REGISTRATIONS, 0, 0);
 	printf("kernel's view:  ");
 	if (raw >= 0)
@@ -110,7 +112,7 @@ int tool_status(int argc, char **argv)
 		return 2;
 	}
 	printf("libmembarrier:  %s (%s), pid %d\n", membarrier_version(),
-	       MEMBARRIER_ARCH_NAME, (int)getpid());
+	       MBI_ARCH_NAME, (int)getpid());
 	print_kernel();
 	print_seccomp();
 	printf("selection:      MEMBARRIER_BACKEND=%s\n",

@@ -32,6 +32,8 @@
 #include <membarrier.h>
 #include <membarrier/arch.h>
 
+#include "arch/arch.h"
+
 #include "cpus.h"
 #include "rseq_probe.h"
 #include "tool.h"
@@ -73,9 +75,9 @@ static void spin_recording(struct gaps *g)
 
 	cpus_pin_self(other_cpu[1]);
 	__atomic_store_n(&g->ready, 1, __ATOMIC_RELEASE);
-	last = membarrier_arch_cycles();
+	last = mbi_arch_cycles();
 	while (!__atomic_load_n(&g->stop, __ATOMIC_RELAXED)) {
-		now = membarrier_arch_cycles();
+		now = mbi_arch_cycles();
 		if (now - last > g->threshold && g->n < MAX_GAPS) {
 			g->start[g->n] = last;
 			g->end[g->n] = now;
@@ -96,11 +98,11 @@ static void *spinner_thread(void *arg)
 /* Cycles per microsecond, from the monotonic clock. */
 static double cycles_per_us(void)
 {
-	unsigned long long c0 = membarrier_arch_cycles();
+	unsigned long long c0 = mbi_arch_cycles();
 	uint64_t t0 = tool_now_ns();
 
 	usleep(10000);
-	return (double)(membarrier_arch_cycles() - c0) * 1000.0 /
+	return (double)(mbi_arch_cycles() - c0) * 1000.0 /
 	       (double)(tool_now_ns() - t0);
 }
 
@@ -118,7 +120,7 @@ static enum sample classify(const struct gaps *g, unsigned long long a,
 	int n;
 
 	while (__atomic_load_n(&g->now, __ATOMIC_ACQUIRE) <= b)
-		if (membarrier_arch_cycles() > limit)
+		if (mbi_arch_cycles() > limit)
 			return SAMPLE_VOID;
 	n = __atomic_load_n(&g->n, __ATOMIC_ACQUIRE);
 	for (int i = n - 1; i >= 0; i--) {
@@ -147,10 +149,10 @@ static int measure(struct gaps *g, int cmd, struct verify_result *r,
 		enum sample s;
 
 		usleep(100 + rand_r(&seed) % 300);
-		t0 = membarrier_arch_cycles();
+		t0 = mbi_arch_cycles();
 		if (membarrier(cmd, 0, 0))
 			return -errno;
-		t1 = membarrier_arch_cycles();
+		t1 = mbi_arch_cycles();
 		s = classify(g, t0, t1, cyc_per_us);
 		if (s == SAMPLE_VOID)
 			continue;
@@ -163,8 +165,8 @@ static int measure(struct gaps *g, int cmd, struct verify_result *r,
 		enum sample s;
 
 		usleep(100 + rand_r(&seed) % 300);
-		t0 = membarrier_arch_cycles();
-		while (membarrier_arch_cycles() - t0 < win[i])
+		t0 = mbi_arch_cycles();
+		while (mbi_arch_cycles() - t0 < win[i])
 			membarrier_arch_relax();
 		s = classify(g, t0, t0 + win[i], cyc_per_us);
 		if (s == SAMPLE_VOID)

@@ -17,7 +17,7 @@
  * or mbrcu_call(&old->rcu, free_fn) to reclaim from a worker thread, and
  * mbrcu_barrier() to wait for every callback queued so far.
  *
- * The protocol (src/rcu_core.c has the details). Each reader owns a
+ * The protocol (src/services/rcu/ has the details). Each reader owns a
  * counter word ctr: 0 when quiescent, else the grace-period number it
  * read from the global word when its outermost critical section began,
  * shifted, plus its nesting depth. A grace period n publishes n in the

@@ -74,7 +74,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <membarrier/compiler.h>
+#include <membarrier/arch.h>
 
 /* The kernel's struct rseq (uapi/linux/rseq.h): the fields used here. */
 struct mbrseq_abi {
@@ -120,13 +120,7 @@ struct mbrseq_percpu {
 #define MBRSEQ_INJECT_CLOBBER
 #endif
 
-#if defined(__x86_64__)
-#include <membarrier/arch/rseq_x86_64.h>
-#elif defined(__aarch64__)
-#include <membarrier/arch/rseq_aarch64.h>
-#else
-#error "libmembarrier's rseq operations exist for x86_64 and aarch64 only; add include/membarrier/arch/rseq_<arch>.h to port them"
-#endif
+#include MEMBARRIER_ARCH_RSEQ_H
 
 #define MBRSEQ_SLOT_SIZE	(1u << MBRSEQ_ARCH_SLOT_SHIFT)
 

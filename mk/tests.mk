@@ -1,0 +1,103 @@
+# Tests: tests/<group>/t-*.c are TAP programs, tests/<group>/t-*.sh TAP
+# scripts; groups are contract, backends, services, tool; tests/lib/ is
+# what they share. doc/examples/ are built and run by make check too.
+
+TEST_C    := $(sort $(wildcard tests/*/t-*.c))
+TEST_BINS := $(foreach t,$(TEST_C),$(BUILD)/tests/$(basename $(notdir $(t))))
+TEST_SH   := $(sort $(wildcard tests/*/t-*.sh))
+TEST_CXX  := $(BUILD)/tests/t-cxx
+TEST_AUX  := $(BUILD)/tests/seqrun-lib $(BUILD)/tests/seqrun-raw \
+	$(BUILD)/tests/sandbox $(TEST_CXX)
+EXAMPLES  := $(patsubst doc/examples/%.c,$(BUILD)/examples/%,$(wildcard doc/examples/*.c))
+
+TEST_CPPFLAGS = $(MB_CPPFLAGS) -Itests -Itools
+# Compile and link a test program against the library of the build tree;
+# its header dependencies go under $(BUILD)/obj, not beside the program.
+dep_test = -MF $(BUILD)/obj/$(@:$(BUILD)/%=%).d
+link_test = mkdir -p $(BUILD)/obj/$(dir $(@:$(BUILD)/%=%)) && \
+	$(CC) $(TEST_CPPFLAGS) $(MB_CFLAGS) $(dep_test) $(MB_LDFLAGS) \
+	$(RPATH_BUILD) -o $@ $< -L$(BUILD)/lib -lmembarrier $(MB_LDLIBS)
+
+.PHONY: tests
+tests: $(TEST_BINS) $(TEST_AUX) $(EXAMPLES)
+
+define test_rule
+$(BUILD)/tests/$(basename $(notdir $(1))): $(1) $(LIB_SO)
+	@mkdir -p $$(@D)
+	$$(call msg,LD,$$@)
+	$$(Q)$$(link_test)
+endef
+$(foreach t,$(TEST_C),$(eval $(call test_rule,$(t))))
+
+# The sequence runner, twice: through the library, and on the raw system
+# call without the library (the differential oracle).
+$(BUILD)/tests/seqrun-lib: tests/contract/seqrun.c $(LIB_SO)
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)$(link_test)
+
+$(BUILD)/tests/seqrun-raw: tests/contract/seqrun.c
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(BUILD)/obj/tests
+	$(Q)$(CC) $(TEST_CPPFLAGS) -DSEQRUN_RAW $(MB_CFLAGS) $(dep_test) \
+		$(MB_LDFLAGS) -o $@ $< $(MB_LDLIBS)
+
+$(BUILD)/examples/%: doc/examples/%.c $(LIB_SO)
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)$(link_test)
+
+# The public headers as C++: every one of them, in one translation unit.
+$(TEST_CXX): tests/contract/t-cxx.cpp $(LIB_SO)
+	@mkdir -p $(@D)
+	$(call msg,CXX,$@)
+	$(Q)mkdir -p $(BUILD)/obj/tests
+	$(Q)$(CXX) -D_GNU_SOURCE -Iinclude $(CPPFLAGS) $(MB_CXXFLAGS) \
+		$(dep_test) $(MB_LDFLAGS) $(RPATH_BUILD) -o $@ $< \
+		-L$(BUILD)/lib -lmembarrier $(MB_LDLIBS)
+
+$(BUILD)/tests/sandbox: tests/lib/sandbox.c
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(BUILD)/obj/tests
+	$(Q)$(CC) $(TEST_CPPFLAGS) $(MB_CFLAGS) $(dep_test) $(MB_LDFLAGS) \
+		-o $@ $<
+
+.PHONY: check check-tests check-clang check-asan check-tsan tsan-tests regtest
+
+check: check-tests check-clang
+
+# Tests of the current BUILD, without the clang pass.
+check-tests: all
+	BUILD=$(BUILD) SAN=$(SAN) CC=$(CC) prove --exec '' $(TEST_BINS) $(TEST_CXX) \
+		$(TEST_SH)
+
+# Warning-free under clang too: build everything, run nothing.
+check-clang:
+ifneq ($(CC),clang)
+	@if command -v clang >/dev/null; then \
+		$(MAKE) --no-print-directory CC=clang CXX=clang++ \
+			WERROR=$(WERROR) BUILD=$(BUILD)/clang all; \
+	else echo "check-clang: clang not installed, skipped"; fi
+endif
+
+check-asan:
+	$(MAKE) --no-print-directory SAN=1 BUILD=$(BUILD)/asan check-tests
+
+# The RCU and service tests under ThreadSanitizer.
+check-tsan:
+	$(MAKE) --no-print-directory TSAN=1 BUILD=$(BUILD)/tsan tsan-tests
+
+TSAN_TESTS = $(filter $(BUILD)/tests/t-rcu% $(BUILD)/tests/t-jit \
+	$(BUILD)/tests/t-biased-lock $(BUILD)/tests/t-rseq-%,$(TEST_BINS))
+
+tsan-tests: all
+	BUILD=$(BUILD) TSAN=1 prove --exec '' $(TSAN_TESTS)
+
+# Long tests: the RCU torture tests for minutes instead of seconds
+# (RCU_TORTURE_SECONDS per configuration).
+RCU_TORTURE_SECONDS ?= 20
+regtest: all
+	BUILD=$(BUILD) SAN=$(SAN) RCU_TORTURE_SECONDS=$(RCU_TORTURE_SECONDS) \
+		prove --exec '' $(BUILD)/tests/t-rcu-torture $(BUILD)/tests/t-rcu-list

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libmembarrier: the private architecture code (not public API, never
+ * installed). The public <membarrier/arch.h> chooses the architecture and
+ * refuses unknown ones; this adds, per architecture:
+ *   mbi_syscall3/6()          raw system call, returns -errno on error
+ *   mbi_arch_sync_core()      context-synchronizing instruction
+ *   mbi_arch_icache_sync()    cache maintenance after writing code
+ *   mbi_arch_cycles()         constant-rate counter common to all CPUs
+ *   mbi_arch_tlb_flush_interrupts()  1 if remote TLB flushes are IPIs
+ * and MBI_ARCH_NAME, MBI_ARCH_NR_membarrier, MBI_ARCH_TSO (1 where the
+ * hardware only reorders a store with a later load).
+ *
+ * The raw system call bypasses libc's syscall(): the preload shim
+ * interposes that function, and the library must never call itself.
+ */
+#ifndef MBI_ARCH_H
+#define MBI_ARCH_H
+
+#include <membarrier/arch.h>
+
+#if defined(MEMBARRIER_ARCH_X86_64)
+#include "arch/x86_64.h"
+#elif defined(MEMBARRIER_ARCH_AARCH64)
+#include "arch/aarch64.h"
+#endif
+
+#endif /* MBI_ARCH_H */

@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libmembarrier's core: shared by src/ only, never installed.
+ *
+ * Layering: dispatch.c checks arguments and keeps the registration record
+ * (registration.c), then hands the barrier to the backend selected for
+ * the command (select.c). A backend only executes barriers and prepares
+ * registrations; it never sees an invalid argument and never decides
+ * EPERM. Services see only service.h.
+ */
+#ifndef MBI_CORE_H
+#define MBI_CORE_H
+
+#include <membarrier.h>
+
+#include "core/service.h"
+#include "sys/sys.h"
+
+/* Internal symbols: hidden by -fvisibility=hidden, prefixed mbi_. */
+
+/* Commands as table indexes: QUERY is 0, command (1 << n) is n + 1. */
+static inline int mbi_cmd_index(int cmd)
+{
+	unsigned int u = (unsigned int)cmd;
+
+	if (u == 0)
+		return 0;
+	if ((u & (u - 1)) || u > MEMBARRIER_CMD_GET_REGISTRATIONS)
+		return -1;
+	return __builtin_ctz(u) + 1;
+}
+
+static inline int mbi_cmd_of_index(int idx)
+{
+	return idx ? 1 << (idx - 1) : MEMBARRIER_CMD_QUERY;
+}
+
+#define MBI_ALL_CMDS_MASK	((MEMBARRIER_CMD_GET_REGISTRATIONS << 1) - 1)
+
+/* ---- registration record (registration.c) ---- */
+
+/*
+ * The record mirrors the kernel's mm->membarrier_state: a registration
+ * first sets its "intent" bit, then its READY bit once the backend is
+ * prepared. PRIVATE_EXPEDITED_SYNC_CORE and _RSEQ registrations also set
+ * the PRIVATE_EXPEDITED intent bit (not READY): GET_REGISTRATIONS then
+ * reports REGISTER_PRIVATE_EXPEDITED, yet PRIVATE_EXPEDITED answers EPERM.
+ */
+#define MBI_STATE_PRIVATE_EXPEDITED_READY	(1u << 0)
+#define MBI_STATE_PRIVATE_EXPEDITED		(1u << 1)
+#define MBI_STATE_GLOBAL_EXPEDITED_READY	(1u << 2)
+#define MBI_STATE_GLOBAL_EXPEDITED		(1u << 3)
+#define MBI_STATE_SYNC_CORE_READY		(1u << 4)
+#define MBI_STATE_SYNC_CORE			(1u << 5)
+#define MBI_STATE_RSEQ_READY			(1u << 6)
+#define MBI_STATE_RSEQ				(1u << 7)
+
+struct mbi_registration {
+	unsigned int intent;	/* bits set before the backend is asked */
+	unsigned int ready;	/* bit set once the backend is prepared */
+};
+
+/* What registering cmd does to the record; NULL if cmd is no REGISTER. */
+const struct mbi_registration *mbi_registration_of(int cmd);
+
+
+/* The READY bit a private expedited barrier needs; 0 for other commands. */
+static inline unsigned int mbi_ready_bit_for(int cmd)
+{
+	switch (cmd) {
+	case MEMBARRIER_CMD_PRIVATE_EXPEDITED:
+		return MBI_STATE_PRIVATE_EXPEDITED_READY;
+	case MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE:
+		return MBI_STATE_SYNC_CORE_READY;
+	case MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ:
+		return MBI_STATE_RSEQ_READY;
+	default:
+		return 0;
+	}
+}
+
+/* This process's record, as the kernel's state word. */
+extern unsigned int mbi_state;
+
+static inline unsigned int mbi_state_load(void)
+{
+	return __atomic_load_n(&mbi_state, __ATOMIC_ACQUIRE);
+}
+
+/* Set bits; the release pairs with the acquire in mbi_state_load(). */
+static inline void mbi_state_or(unsigned int bits)
+{
+	__atomic_fetch_or(&mbi_state, bits, __ATOMIC_ACQ_REL);
+}
+
+/* GET_REGISTRATIONS: the REGISTER_* commands the record holds. */
+int mbi_registrations_mask(unsigned int state);
+
+/* ---- backend selection (select.c) ---- */
+
+enum mbi_mode {
+	MBI_MODE_AUTO = 0,	/* kernel where it serves, else emulated */
+	MBI_MODE_KERNEL,	/* MEMBARRIER_BACKEND=kernel */
+	MBI_MODE_EMULATED,	/* MEMBARRIER_BACKEND=emulated */
+};
+
+/*
+ * Fast path, indexed by command value: for a barrier command that the
+ * kernel serves, MBI_FAST_KERNEL | the READY bits it needs; 0 for every
+ * other value (the slow path then decides). Zero until initialized.
+ */
+#define MBI_FAST_SIZE		(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ + 1)
+#define MBI_FAST_KERNEL		0x100u
+#define MBI_FAST_NEED_MASK	0xffu
+
+struct mbi_config {
+	unsigned short fast[MBI_FAST_SIZE];
+	int initialized;		/* set last, with release */
+	enum mbi_mode mode;
+	int kernel_query;		/* probe result: mask or -errno */
+	int query_mask;			/* what this library's QUERY answers */
+	unsigned char backend[MEMBARRIER_NR_CMDS];
+	int unserved_errno[MEMBARRIER_NR_CMDS];	/* when backend is NONE */
+	int invalid_errno;		/* for bad cmd/flags: EINVAL, or the
+					 * blocked call's errno when nothing
+					 * serves any command */
+};
+
+extern struct mbi_config mbi_config;
+
+void mbi_init_slow(void);
+
+static inline const struct mbi_config *mbi_get_config(void)
+{
+	/* Acquire pairs with the release that publishes the config. */
+	if (membarrier_unlikely(!__atomic_load_n(&mbi_config.initialized,
+						 __ATOMIC_ACQUIRE)))
+		mbi_init_slow();
+	return &mbi_config;
+}
+
+/* ---- dispatch (dispatch.c) ---- */
+
+/*
+ * The library's own registrations, for its services: REGISTER_* commands
+ * that succeeded, made at load (select.c) or on first use.
+ */
+extern unsigned int mbi_service_regs;
+
+/* Run a barrier or registration on its backend: result, or -errno. */
+long mbi_backend_call(int backend, int cmd, unsigned int flags, int cpu_id);
+
+#endif /* MBI_CORE_H */

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: MIT
+/*
+ * membarrier(): the contract of Linux's kernel/sched/membarrier.c, checked
+ * here in the kernel's order, then served by the command's backend.
+ *
+ * Order of checks, as sys_membarrier():
+ *  1. flags: 0, or FLAG_CPU with PRIVATE_EXPEDITED_RSEQ only (EINVAL);
+ *  2. without FLAG_CPU, cpu_id is ignored (-1: every CPU);
+ *  3. the command: unknown or unsupported here (EINVAL);
+ *  4. a private expedited barrier without its registration (EPERM);
+ *  5. the backend's answer.
+ */
+#include <errno.h>
+#include <stddef.h>
+
+#include "backend/emul/emul.h"
+#include "backend/kernel/kernel.h"
+#include "core/core.h"
+
+long mbi_backend_call(int backend, int cmd, unsigned int flags, int cpu_id)
+{
+	switch (backend) {
+	case MEMBARRIER_BACKEND_KERNEL:
+		return mbi_kernel_call(cmd, flags, cpu_id);
+	case MEMBARRIER_BACKEND_EMULATED:
+		return mbi_emul_call(cmd, flags, cpu_id);
+	default:
+		return -ENOSYS;
+	}
+}
+
+/*
+ * As membarrier_register_*_expedited(): idempotent once READY; the intent
+ * bits are set before the backend prepares, READY only after it succeeds.
+ */
+static long register_cmd(int backend, int cmd)
+{
+	const struct mbi_registration *reg = mbi_registration_of(cmd);
+	long ret;
+
+	if (mbi_state_load() & reg->ready)
+		return 0;
+	mbi_state_or(reg->intent);
+	ret = mbi_backend_call(backend, cmd, 0, 0);
+	if (ret)
+		return ret;
+	mbi_state_or(reg->ready);
+	return 0;
+}
+
+static long dispatch(int cmd, unsigned int flags, int cpu_id)
+{
+	const struct mbi_config *c = mbi_get_config();
+	unsigned int need;
+	int idx, backend;
+
+	if (membarrier_unlikely(flags) &&
+	    (cmd != MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ ||
+	     flags != MEMBARRIER_CMD_FLAG_CPU))
+		return -c->invalid_errno;
+	if (!(flags & MEMBARRIER_CMD_FLAG_CPU))
+		cpu_id = -1;
+	idx = mbi_cmd_index(cmd);
+	if (membarrier_unlikely(idx < 0))
+		return -c->invalid_errno;
+	backend = c->backend[idx];
+	if (membarrier_unlikely(backend == MEMBARRIER_BACKEND_NONE))
+		return -c->unserved_errno[idx];
+
+	switch (cmd) {
+	case MEMBARRIER_CMD_QUERY:
+		return c->query_mask;
+	case MEMBARRIER_CMD_GET_REGISTRATIONS:
+		return mbi_registrations_mask(mbi_state_load());
+	case MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED:
+	case MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED:
+	case MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE:
+	case MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ:
+		return register_cmd(backend, cmd);
+	default:
+		need = mbi_ready_bit_for(cmd);
+		if (need && !(mbi_state_load() & need))
+			return -EPERM;
+		return mbi_backend_call(backend, cmd, flags, cpu_id);
+	}
+}
+
+static int __attribute__((noinline, cold)) fail(long ret)
+{
+	errno = (int)-ret;
+	return -1;
+}
+
+static int __attribute__((noinline)) membarrier_slow(int cmd,
+						     unsigned int flags,
+						     int cpu_id)
+{
+	long ret = dispatch(cmd, flags, cpu_id);
+
+	return membarrier_unlikely(ret < 0) ? fail(ret) : (int)ret;
+}
+
+/*
+ * The fast path: a barrier the kernel serves, without flags, whose
+ * registration (if it needs one) is READY, goes straight to the system
+ * call; everything else, including the first call before the library is
+ * initialized (the table is still zero), takes dispatch().
+ */
+MEMBARRIER_API int membarrier(int cmd, unsigned int flags, int cpu_id)
+{
+	unsigned int fast, need;
+	long ret;
+
+	if (membarrier_unlikely(flags || (unsigned int)cmd >= MBI_FAST_SIZE))
+		return membarrier_slow(cmd, flags, cpu_id);
+	fast = mbi_config.fast[cmd];
+	need = fast & MBI_FAST_NEED_MASK;
+	if (membarrier_unlikely(!fast || (mbi_state_load() & need) != need))
+		return membarrier_slow(cmd, flags, cpu_id);
+	ret = mbi_kernel_call(cmd, 0, -1);
+	return membarrier_unlikely(ret < 0) ? fail(ret) : (int)ret;
+}
+
+MEMBARRIER_API int membarrier_backend_of(int cmd)
+{
+	int idx = mbi_cmd_index(cmd);
+
+	if (idx < 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	return mbi_get_config()->backend[idx];
+}
+
+MEMBARRIER_API const char *membarrier_mechanism(int cmd)
+{
+	int idx = mbi_cmd_index(cmd);
+
+	if (idx < 0)
+		return NULL;
+	switch (mbi_get_config()->backend[idx]) {
+	case MEMBARRIER_BACKEND_KERNEL:
+		return cmd == MEMBARRIER_CMD_GET_REGISTRATIONS ||
+		       cmd == MEMBARRIER_CMD_QUERY ? "library" : "system call";
+	case MEMBARRIER_BACKEND_EMULATED:
+		return mbi_emul_mechanism(cmd);
+	default:
+		return "unavailable";
+	}
+}
+
+MEMBARRIER_API int membarrier_emulation_signal(void)
+{
+	mbi_get_config();
+	return mbi_emul_signal();
+}
+
+MEMBARRIER_API int membarrier_kernel_query(void)
+{
+	return mbi_get_config()->kernel_query;
+}
+
+MEMBARRIER_API int membarrier_library_registrations(void)
+{
+	mbi_get_config();
+	return (int)__atomic_load_n(&mbi_service_regs, __ATOMIC_ACQUIRE);
+}
+
+long mbi_service_register(int register_cmd)
+{
+	const struct mbi_config *c = mbi_get_config();
+	int backend = c->backend[mbi_cmd_index(register_cmd)];
+	long ret;
+
+	if (__atomic_load_n(&mbi_service_regs, __ATOMIC_ACQUIRE) & register_cmd)
+		return 0;
+	if (backend == MEMBARRIER_BACKEND_NONE)
+		return -c->unserved_errno[mbi_cmd_index(register_cmd)];
+	ret = mbi_backend_call(backend, register_cmd, 0, 0);
+	if (ret == 0)	/* Release pairs with the acquire above. */
+		__atomic_fetch_or(&mbi_service_regs, register_cmd,
+				  __ATOMIC_RELEASE);
+	return ret;
+}
+
+/* Each private expedited command is registered by the next bit up. */
+long mbi_service_barrier(int cmd, unsigned int flags, int cpu_id)
+{
+	const struct mbi_config *c = mbi_get_config();
+	long ret = mbi_service_register(cmd << 1);
+
+	if (ret)
+		return ret;
+	return mbi_backend_call(c->backend[mbi_cmd_index(cmd)], cmd, flags,
+				cpu_id);
+}
+
+void mbi_service_unblock_needed(sigset_t *set)
+{
+	int sig = mbi_emul_signal();
+
+	if (sig > 0)
+		sigdelset(set, sig);
+}

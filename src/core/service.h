@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The core's interface to the services (src/services/): all that they
+ * may use of the library besides the public API and src/sys/. A service
+ * never includes a backend's header; `make check` enforces it
+ * (tests/contract/t-layers.sh).
+ */
+#ifndef MBI_CORE_SERVICE_H
+#define MBI_CORE_SERVICE_H
+
+#include <signal.h>
+
+#include <membarrier.h>
+
+#include "sys/sys.h"
+
+/* Register register_cmd for the services, once: 0 or -errno. */
+long mbi_service_register(int register_cmd);
+
+/*
+ * A private expedited barrier of kind cmd for a service, on the backend
+ * that serves cmd, under the service registration (never the program's
+ * record, so GET_REGISTRATIONS does not show it). Result or -errno.
+ */
+long mbi_service_barrier(int cmd, unsigned int flags, int cpu_id);
+
+/*
+ * Remove from set the signals that a thread the library creates must
+ * leave unblocked for barriers to reach it (the emulated backend's
+ * handshake signal, once chosen).
+ */
+void mbi_service_unblock_needed(sigset_t *set);
+
+#endif /* MBI_CORE_SERVICE_H */

@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: MIT
+/*
+ * rseq per-CPU operations: the slow paths. The critical sections are in
+ * include/membarrier/arch/rseq_<arch>.h, inlined into their callers.
+ *
+ * Here: finding or registering each thread's rseq area, the per-CPU
+ * layout, the swap (publish, then the RSEQ fence) and the fence itself,
+ * which is membarrier(PRIVATE_EXPEDITED_RSEQ) under the library's own
+ * registration (made at load, see select.c), on whichever backend
+ * serves it: the kernel's IPI, or the emulation's signal handshake
+ * (a signal delivered inside a critical section aborts it too).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include <membarrier/rseq.h>
+
+#include "core/service.h"
+
+#if defined(__has_include)
+#if __has_include(<sys/rseq.h>)
+#include <sys/rseq.h>
+/* Our sections must carry the signature glibc registered its areas with. */
+_Static_assert(MBRSEQ_SIG == RSEQ_SIG, "MBRSEQ_SIG differs from glibc's");
+#endif
+#endif
+
+_Static_assert(offsetof(struct mbrseq_abi, cpu_id) == MBRSEQ_ABI_CPU_ID_OFFSET,
+	       "struct rseq layout");
+_Static_assert(offsetof(struct mbrseq_abi, rseq_cs) == MBRSEQ_ABI_CS_OFFSET,
+	       "struct rseq layout");
+_Static_assert(offsetof(struct mbrseq_node, next) == 0,
+	       "the sections load node->next at offset 0");
+_Static_assert(offsetof(struct mbrseq_cpu_ctl, active) == 0,
+	       "the sections load the active pointer at offset 0");
+_Static_assert(sizeof(struct mbrseq_cpu_ctl) <= MBRSEQ_SLOT_SIZE,
+	       "a control line fits a slot");
+
+/*
+ * glibc 2.35+ exports where each thread's area is; weak, so that the
+ * library still loads on an older C library (their addresses are then 0).
+ */
+extern const ptrdiff_t __rseq_offset __attribute__((weak));
+extern const unsigned int __rseq_size __attribute__((weak));
+
+MEMBARRIER_API __thread struct mbrseq_abi *mbrseq_thread_abi
+	__attribute__((tls_model("initial-exec")));
+
+/*
+ * The area this library registers where the C library did not. Static
+ * TLS: it lives as long as the thread, and the kernel stops writing to
+ * it when the thread exits, before its memory can be reused.
+ */
+static __thread struct mbrseq_abi own_area
+	__attribute__((tls_model("initial-exec"))) = {
+	.cpu_id = (uint32_t)-1,		/* RSEQ_CPU_ID_UNINITIALIZED */
+};
+static __thread const char *registrar;
+
+/* The C library's area for this thread, if it registered one. */
+static struct mbrseq_abi *libc_area(void)
+{
+	struct mbrseq_abi *rs;
+
+	if (!&__rseq_size || !&__rseq_offset ||
+	    __rseq_size < MBRSEQ_ABI_CS_OFFSET + sizeof(uint64_t))
+		return NULL;
+	rs = (struct mbrseq_abi *)((char *)__builtin_thread_pointer() +
+				   __rseq_offset);
+	/* RSEQ_CPU_ID_UNINITIALIZED (-1) or _REGISTRATION_FAILED (-2). */
+	if ((int32_t)MEMBARRIER_LOAD_SHARED(rs->cpu_id) < 0)
+		return NULL;
+	return rs;
+}
+
+/*
+ * rseq(&own_area, 32, 0, MBRSEQ_SIG): raw, as every system call here.
+ * EBUSY with our area's cpu_id set by the kernel means a signal handler
+ * registered it while this call was under way: it is ours, use it.
+ */
+static int register_own_area(void)
+{
+	int ret = (int)mbi_syscall6(SYS_rseq, (long)&own_area,
+						sizeof(own_area), 0,
+						MBRSEQ_SIG, 0, 0);
+
+	if (ret == -EBUSY &&
+	    (int32_t)MEMBARRIER_LOAD_SHARED(own_area.cpu_id) >= 0)
+		return 0;
+	return ret;
+}
+
+MEMBARRIER_API int mbrseq_thread_init(void)
+{
+	struct mbrseq_abi *rs;
+	int ret;
+
+	if (mbrseq_thread_abi)
+		return 0;
+	rs = libc_area();
+	if (rs) {
+		registrar = "libc";
+	} else {
+		ret = register_own_area();
+		if (ret)
+			return ret;
+		rs = &own_area;
+		registrar = "libmembarrier";
+	}
+	mbrseq_thread_abi = rs;
+	return 0;
+}
+
+MEMBARRIER_API int mbrseq_available(void)
+{
+	return mbrseq_thread_init() == 0;
+}
+
+MEMBARRIER_API const char *mbrseq_registrar(void)
+{
+	return mbrseq_thread_init() ? NULL : registrar;
+}
+
+/* The highest CPU number in a list such as "0-3,8-11", plus one. */
+MEMBARRIER_API int mbrseq_nr_cpus(void)
+{
+	static int cached;
+	int n = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+
+	if (n)
+		return n;
+	/* The larger of the two: a slot too many is harmless, one too few
+	 * is a write out of bounds. */
+	n = mbi_cpus_possible();
+	if (get_nprocs_conf() > n)
+		n = get_nprocs_conf();
+	if (n < 1)
+		n = 1;
+	__atomic_store_n(&cached, n, __ATOMIC_RELAXED);
+	return n;
+}
+
+MEMBARRIER_API int mbrseq_fence(int cpu)
+{
+	static int reported;
+	long ret;
+
+	if (cpu >= 0)
+		ret = mbi_service_barrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ,
+					  MEMBARRIER_CMD_FLAG_CPU, cpu);
+	else
+		ret = mbi_service_barrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ,
+					  0, -1);
+	if (membarrier_unlikely(ret) &&
+	    !__atomic_exchange_n(&reported, 1, __ATOMIC_RELAXED))
+		fprintf(stderr, "libmembarrier: RSEQ fence unavailable: "
+			"PRIVATE_EXPEDITED_RSEQ fails with %s\n",
+			strerror((int)-ret));
+	return (int)ret;
+}
+
+/* ---- per-CPU data ---- */
+
+static struct mbrseq_cpu_ctl *ctl_of(const struct mbrseq_percpu *pc, int cpu)
+{
+	return (struct mbrseq_cpu_ctl *)(pc->ctl +
+		((size_t)cpu << MBRSEQ_ARCH_SLOT_SHIFT));
+}
+
+MEMBARRIER_API struct mbrseq_percpu *mbrseq_percpu_create(void)
+{
+	int n = mbrseq_nr_cpus();
+	size_t bytes = (size_t)n * MBRSEQ_SLOT_SIZE;
+	struct mbrseq_percpu *pc = calloc(1, sizeof(*pc));
+	char *mem = aligned_alloc(MBRSEQ_SLOT_SIZE, 3 * bytes);
+
+	if (!pc || !mem) {
+		free(pc);
+		free(mem);
+		errno = ENOMEM;
+		return NULL;
+	}
+	memset(mem, 0, 3 * bytes);
+	pc->ctl = mem;
+	pc->copy[0] = mem + bytes;
+	pc->copy[1] = mem + 2 * bytes;
+	pc->nr_cpus = n;
+	for (int cpu = 0; cpu < n; cpu++)
+		ctl_of(pc, cpu)->active = mbrseq_percpu_slot(pc, 0, cpu);
+	return pc;
+}
+
+MEMBARRIER_API void mbrseq_percpu_destroy(struct mbrseq_percpu *pc)
+{
+	if (!pc)
+		return;
+	free(pc->ctl);
+	free(pc);
+}
+
+/*
+ * Make the other copy active on cpu. The release store pairs with the
+ * address dependency in the critical sections (every load they make
+ * through the pointer depends on it): what the swapper wrote into that
+ * copy before, a reset or a refill, is what they see.
+ */
+static void flip(struct mbrseq_percpu *pc, int cpu)
+{
+	struct mbrseq_cpu_ctl *c = ctl_of(pc, cpu);
+	unsigned int k = c->copy ^ 1;
+
+	__atomic_store_n(&c->copy, k, __ATOMIC_RELAXED);
+	__atomic_store_n(&c->active, (char *)mbrseq_percpu_slot(pc, (int)k, cpu),
+			 __ATOMIC_RELEASE);
+}
+
+/* Acquire pairs with the release in unlock(): swaps follow each other. */
+static int lock(struct mbrseq_percpu *pc)
+{
+	return __atomic_exchange_n(&pc->busy, 1, __ATOMIC_ACQUIRE) ? -EBUSY : 0;
+}
+
+static void unlock(struct mbrseq_percpu *pc)
+{
+	__atomic_store_n(&pc->busy, 0, __ATOMIC_RELEASE);
+}
+
+static void publish_locked(struct mbrseq_percpu *pc, int cpu)
+{
+	if (cpu >= 0) {
+		flip(pc, cpu);
+		return;
+	}
+	for (int c = 0; c < pc->nr_cpus; c++)
+		flip(pc, c);
+}
+
+MEMBARRIER_API int mbrseq_publish(struct mbrseq_percpu *pc, int cpu)
+{
+	int ret;
+
+	if (cpu >= pc->nr_cpus)
+		return -EINVAL;
+	ret = lock(pc);
+	if (ret)
+		return ret;
+	publish_locked(pc, cpu);
+	unlock(pc);
+	return 0;
+}
+
+/*
+ * The stores of publish_locked() come before the fence in program
+ * order; the fence's barriers (the caller's, and the IPI's or signal
+ * handler's on each targeted CPU) order them before every section that
+ * starts there afterwards, and abort the ones under way.
+ */
+MEMBARRIER_API int mbrseq_swap(struct mbrseq_percpu *pc, int cpu)
+{
+	int ret;
+
+	if (cpu >= pc->nr_cpus)
+		return -EINVAL;
+	ret = lock(pc);
+	if (ret)
+		return ret;
+	publish_locked(pc, cpu);
+	ret = mbrseq_fence(cpu);
+	unlock(pc);
+	return ret;
+}
+
+static intptr_t sum_copy(const struct mbrseq_percpu *pc, int copy, size_t off)
+{
+	intptr_t sum = 0;
+
+	for (int cpu = 0; cpu < pc->nr_cpus; cpu++) {
+		intptr_t *v = (intptr_t *)((char *)mbrseq_percpu_slot(pc, copy,
+								      cpu) + off);
+
+		sum += __atomic_load_n(v, __ATOMIC_RELAXED);
+	}
+	return sum;
+}
+
+MEMBARRIER_API intptr_t mbrseq_percpu_sum(const struct mbrseq_percpu *pc,
+					  int copy, size_t off)
+{
+	if (copy >= 0)
+		return sum_copy(pc, copy, off);
+	return sum_copy(pc, 0, off) + sum_copy(pc, 1, off);
+}

@@ -1,0 +1,54 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Under seccomp filters that block membarrier as real sandboxes do
+# (ENOSYS, EPERM, SIGSYS), the library detects the blocked call and never
+# crashes. By default the emulated backend then serves every command with
+# the contract: the whole C test suite runs inside each filter; with
+# MEMBARRIER_BACKEND=kernel every call fails as the kernel's does. An
+# unmodified program calling syscall(SYS_membarrier) gets the contract
+# through the preload shim.
+. "$(dirname "$0")/../lib/lib.sh"
+ITER=${LITMUS_ITERATIONS:-50000}
+
+if ! "$TESTS/sandbox" --enosys -- true 2>/dev/null; then
+	echo "1..0 # SKIP seccomp filters cannot be installed here"
+	exit 0
+fi
+for mode in enosys eperm trap; do
+	case $mode in
+	eperm) e=EPERM ;;
+	*) e=ENOSYS ;;
+	esac
+	box="$TESTS/sandbox --$mode --"
+	out=$($box "$TOOL" status 2>&1)
+	ok $? "$mode: status runs under the filter"
+	printf '%s\n' "$out" | grep -q "^kernel QUERY:   fails with $e"
+	ok $? "$mode: the probe reports $e"
+	printf '%s\n' "$out" | grep -q '^seccomp: *filter (Seccomp: 2'
+	ok $? "$mode: status reports the filter"
+	[ "$(printf '%s\n' "$out" | grep -Ec '^[A-Z_]+ +[0-9]+ +no +emulated ')" -ge 8 ]
+	ok $? "$mode: the emulated backend serves the commands"
+
+	# The whole C suite inside the filter (under SIGSYS, those that also
+	# issue the raw system call themselves would be killed by design).
+	for t in "$TESTS"/t-*; do
+		name=$(basename "$t")
+		case $mode:$name in
+		trap:t-api|trap:t-load-registration|trap:t-differential) continue ;;
+		esac
+		embed "$mode, auto: $name" $box "$t"
+	done
+	if [ "$(nproc)" -ge 2 ]; then
+		out=$($box "$TOOL" litmus --iterations "$ITER" 2>&1)
+		status=$?
+		[ $status -eq 0 ] || diag "$out"
+		ok $status "$mode, auto: litmus A and B, $ITER iterations"
+	fi
+	CONFORMANCE_RUNNER=preload embed \
+		"$mode: unmodified program (raw syscall) under membarrier run" \
+		$box "$TESTS/t-conformance"
+	MEMBARRIER_BACKEND=kernel embed \
+		"$mode, MEMBARRIER_BACKEND=kernel: every call fails with $e" \
+		$box "$TESTS/t-conformance"
+done
+done_testing

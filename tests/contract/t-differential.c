@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Differential: the library (whatever backend MEMBARRIER_BACKEND selects)
+ * against the running kernel's raw system call, over a sweep of command
+ * values and flags, and over random (cmd, flags, cpu_id) sequences that
+ * interleave registrations and barriers. Each sequence runs in a fresh
+ * process on each side (seqrun-lib, seqrun-raw); every answer must match.
+ *
+ * DIFF_SEED=N replays a run; DIFF_SEQUENCES=N sets how many sequences.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <membarrier.h>
+
+#include "lib/tap.h"
+
+#define MAX_OUT (1 << 20)
+
+static char runner_dir[PATH_MAX];
+
+/* Run seqrun-WHICH with argv steps; its whole output into out. */
+static int run(const char *which, char **steps, int n, char *out)
+{
+	char path[PATH_MAX + 32];
+	char **argv = calloc((size_t)n + 2, sizeof(*argv));
+	int fds[2], status;
+	size_t len = 0;
+	ssize_t r;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s/seqrun-%s", runner_dir, which);
+	argv[0] = path;
+	memcpy(argv + 1, steps, (size_t)n * sizeof(*argv));
+	if (pipe(fds))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		close(fds[1]);
+		alarm(120);	/* never hang the suite */
+		execv(path, argv);
+		_exit(127);
+	}
+	free(argv);
+	close(fds[1]);
+	while (len < MAX_OUT - 1 && (r = read(fds[0], out + len, MAX_OUT - 1 - len)) > 0)
+		len += (size_t)r;
+	out[len] = '\0';
+	close(fds[0]);
+	waitpid(pid, &status, 0);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/* Compare outputs line by line (one per call step; every step is a call
+ * but the leading threads:N); report the first difference. */
+static int compare(const char *name, char **steps, const char *lib, const char *raw)
+{
+	int i = strncmp(steps[0], "C:", 2) ? 1 : 0;
+
+	for (; *lib || *raw; i++) {
+		size_t a = strcspn(lib, "\n"), b = strcspn(raw, "\n");
+
+		if (a != b || strncmp(lib, raw, a)) {
+			tap_diag("%s: step %d (%s): library %.*s, kernel %.*s",
+				 name, i + 1, steps[i], (int)a, lib, (int)b, raw);
+			return 0;
+		}
+		lib += a + (lib[a] == '\n');
+		raw += b + (raw[b] == '\n');
+	}
+	return 1;
+}
+
+static int check(const char *name, char **steps, int n)
+{
+	static char lib[MAX_OUT], raw[MAX_OUT];
+
+	if (run("lib", steps, n, lib) || run("raw", steps, n, raw)) {
+		tap_diag("%s: a runner failed", name);
+		return 0;
+	}
+	return compare(name, steps, lib, raw);
+}
+
+static char *step(int cmd, unsigned int flags, int cpu)
+{
+	char *s = malloc(48);
+
+	snprintf(s, 48, "C:%d:%u:%d", cmd, flags, cpu);
+	return s;
+}
+
+/* Every value from -2 to 1100 and every single bit, flags 0, 1, 2. */
+static void sweep(int registered)
+{
+	char **steps = malloc(sizeof(char *) * 8000);
+	int n = 0;
+	char name[64];
+
+	if (registered) {
+		steps[n++] = step(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0);
+		steps[n++] = step(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0);
+		steps[n++] = step(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0);
+		steps[n++] = step(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0);
+	}
+	for (int cmd = -2; cmd <= 1100; cmd++)
+		for (unsigned int f = 0; f <= 2; f++) {
+			/* GLOBAL is a grace period on the kernel: once is enough. */
+			if (cmd == MEMBARRIER_CMD_GLOBAL && f == 0)
+				continue;
+			steps[n++] = step(cmd, f, cmd & 3);
+		}
+	for (int bit = 11; bit < 31; bit++)
+		steps[n++] = step(1 << bit, 0, 0);
+	steps[n++] = step(INT_MIN, 0, 0);
+	steps[n++] = step(MEMBARRIER_CMD_GET_REGISTRATIONS, 0, 0);
+	snprintf(name, sizeof(name), "sweep of %d calls, %s", n,
+		 registered ? "after every registration" : "unregistered");
+	tap_ok(check(name, steps, n), "%s", name);
+	for (int i = 0; i < n; i++)
+		free(steps[i]);
+	free(steps);
+}
+
+static unsigned long long rng;
+
+static unsigned int next(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (unsigned int)(rng >> 11);
+}
+
+static int random_cmd(void)
+{
+	static const int cmds[] = { 0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512 };
+	unsigned int r = next() % 100;
+
+	if (r < 85) {
+		int cmd = cmds[next() % 11];
+
+		/* Keep GLOBAL (a kernel grace period) rare. */
+		return cmd == 1 && next() % 4 ? 8 : cmd;
+	}
+	if (r < 95)
+		return (int)(next() % 2048) - 8;
+	return (int)next() ^ (int)(next() << 1);
+}
+
+static unsigned int random_flags(int cmd)
+{
+	unsigned int r = next() % 100;
+
+	if (r < 70)
+		return 0;
+	if (r < 90)
+		return cmd == 128 || next() % 2 ? 1 : 2;
+	return next();
+}
+
+static int random_cpu(void)
+{
+	switch (next() % 6) {
+	case 0: return 0;
+	case 1: return 1;
+	case 2: return -1;
+	case 3: return (int)(next() % 4096);
+	case 4: return -(int)(next() % 4096);
+	default: return (int)next();
+	}
+}
+
+static void random_sequences(int count)
+{
+	for (int s = 0; s < count; s++) {
+		char *steps[80], name[64];
+		int n = 0, threads = next() % 3;
+
+		if (threads) {
+			steps[n] = malloc(16);
+			snprintf(steps[n++], 16, "threads:%d", threads);
+		}
+		while (n < 64) {
+			int cmd = random_cmd();
+
+			steps[n++] = step(cmd, random_flags(cmd), random_cpu());
+		}
+		steps[n++] = step(MEMBARRIER_CMD_GET_REGISTRATIONS, 0, 0);
+		snprintf(name, sizeof(name), "random sequence %d (%d threads)", s,
+			 threads);
+		tap_ok(check(name, steps, n), "%s", name);
+		for (int i = 0; i < n; i++)
+			free(steps[i]);
+	}
+}
+
+int main(void)
+{
+	char self[PATH_MAX];
+	ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	const char *seed = getenv("DIFF_SEED"), *count = getenv("DIFF_SEQUENCES");
+	long kq;
+
+	if (len <= 0)
+		tap_skip_all("cannot read /proc/self/exe");
+	self[len] = '\0';
+	snprintf(runner_dir, sizeof(runner_dir), "%s", self);
+	*strrchr(runner_dir, '/') = '\0';
+	{
+		/* The oracle is the raw call, whatever the library was told. */
+		static char q[MAX_OUT];
+		char *query = (char *)"C:0";
+
+		kq = run("raw", &query, 1, q) ? -1 : strtol(q, NULL, 10);
+	}
+	if (kq < 0 || (kq & 0x3fe) != 0x3fe)
+		tap_skip_all("the running kernel does not have every command: "
+			     "no oracle for a full differential");
+	rng = seed ? strtoull(seed, NULL, 0) : (unsigned long long)time(NULL);
+	if (!rng)
+		rng = 1;
+	tap_diag("backend of PRIVATE_EXPEDITED: %s; DIFF_SEED=%llu",
+		 membarrier_backend_name(membarrier_backend_of(8)), rng);
+	sweep(0);
+	sweep(1);
+	random_sequences(count ? atoi(count) : 40);
+	return tap_done();
+}

@@ -1,0 +1,506 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared by the rseq per-CPU tests (t-rseq-counter, t-rseq-list,
+ * t-rseq-swap, t-rseq-fence-cpu).
+ *
+ * Each test runs its body in four child processes, one per
+ * configuration: the kernel backend and the emulated one (the library
+ * reads MEMBARRIER_BACKEND once, at load), each with the rseq area glibc
+ * registered and with glibc's registration turned off
+ * (GLIBC_TUNABLES=glibc.pthread.rseq=0), where the library registers its
+ * own. The parent re-numbers the children's TAP lines, labelled.
+ */
+#ifndef MEMBARRIER_T_RSEQ_UTIL_H
+#define MEMBARRIER_T_RSEQ_UTIL_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/*
+ * RT_INJECT: widen every critical section of this program by a delay
+ * loop of rt_inject_loops iterations between its read of the active
+ * pointer and its commit (the header's test hooks), so that the window a
+ * fence must close is long enough to be hit on purpose.
+ */
+#ifdef RT_INJECT
+static unsigned int rt_inject_loops;
+#if defined(__x86_64__)
+#define MBRSEQ_INJECT_ASM(n)					\
+	"movl %[inject], %%r11d\n\t"				\
+	"testl %%r11d, %%r11d\n\t"				\
+	"jz 333f\n"						\
+	"222:\n\t"						\
+	"decl %%r11d\n\t"					\
+	"jnz 222b\n"						\
+	"333:\n\t"
+#define MBRSEQ_INJECT_CLOBBER	, "r11"
+#elif defined(__aarch64__)
+#define MBRSEQ_INJECT_ASM(n)					\
+	"ldr w9, %[inject]\n\t"					\
+	"cbz w9, 333f\n"					\
+	"222:\n\t"						\
+	"subs w9, w9, #1\n\t"					\
+	"b.ne 222b\n"						\
+	"333:\n\t"
+#define MBRSEQ_INJECT_CLOBBER	, "x9"
+#endif
+#define MBRSEQ_INJECT_INPUT	, [inject] "m"(rt_inject_loops)
+#endif
+
+#include <membarrier.h>
+#include <membarrier/arch.h>
+#include <membarrier/rseq.h>
+
+#include "lib/tap.h"
+
+struct rt_config {
+	const char *label;
+	const char *backend;	/* MEMBARRIER_BACKEND */
+	int own_area;		/* glibc's registration turned off */
+};
+
+static const struct rt_config rt_configs[] = {
+	{ "kernel, libc area", "kernel", 0 },
+	{ "emulated, libc area", "emulated", 0 },
+	{ "kernel, own area", "kernel", 1 },
+	{ "emulated, own area", "emulated", 1 },
+};
+
+#define RT_NR_CONFIGS	(sizeof(rt_configs) / sizeof(rt_configs[0]))
+#define RT_ENV		"MBRSEQ_TEST_CONFIG"
+
+static inline uint64_t rt_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline void rt_spin_ns(uint64_t ns)
+{
+	uint64_t t0 = rt_now_ns();
+
+	while (rt_now_ns() - t0 < ns)
+		membarrier_arch_relax();
+}
+
+/* The CPUs this process may run on, up to max; their number. */
+static inline int rt_cpus(int *cpus, int max)
+{
+	cpu_set_t set;
+	int n = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return 0;
+	for (int c = 0; c < CPU_SETSIZE && n < max; c++)
+		if (CPU_ISSET(c, &set))
+			cpus[n++] = c;
+	return n;
+}
+
+static inline int rt_pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+/* Restore the whole affinity set of the process to the caller. */
+static inline void rt_unpin(void)
+{
+	cpu_set_t set;
+	int cpus[CPU_SETSIZE];
+	int n = rt_cpus(cpus, CPU_SETSIZE);
+
+	CPU_ZERO(&set);
+	for (int i = 0; i < n; i++)
+		CPU_SET(cpus[i], &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+}
+
+static inline void rt_start(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	int err = pthread_create(t, NULL, fn, arg);
+
+	if (err) {
+		printf("Bail out! pthread_create: %s\n", strerror(err));
+		exit(1);
+	}
+}
+
+/* ---- child side ---- */
+
+static inline const struct rt_config *rt_child_config(void)
+{
+	const char *s = getenv(RT_ENV);
+	unsigned long i;
+
+	if (!s)
+		return NULL;
+	i = strtoul(s, NULL, 10);
+	return i < RT_NR_CONFIGS ? &rt_configs[i] : NULL;
+}
+
+/*
+ * The checks every configuration starts with: rseq and the RSEQ fence
+ * served here, by the expected registrar and backend; skips otherwise.
+ */
+static inline void rt_child_setup(const struct rt_config *cfg)
+{
+	const char *who;
+	int ret, backend;
+
+	ret = mbrseq_thread_init();
+	if (ret) {
+		printf("1..0 # SKIP no rseq area for this thread (%s)\n",
+		       strerror(-ret));
+		exit(0);
+	}
+	backend = membarrier_backend_of(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ);
+	if (backend == MEMBARRIER_BACKEND_NONE)
+		tap_skip_all("PRIVATE_EXPEDITED_RSEQ is not served here");
+	who = mbrseq_registrar();
+	tap_ok(!strcmp(who, cfg->own_area ? "libmembarrier" : "libc") &&
+	       !strcmp(membarrier_backend_name(backend), cfg->backend),
+	       "rseq area registered by %s, RSEQ fence on the %s backend",
+	       who, membarrier_backend_name(backend));
+}
+
+/* ---- parent side ---- */
+
+/* One child line, re-numbered under our plan and labelled. */
+static inline void rt_embed_line(const char *label, char *line)
+{
+	char *desc, *skip;
+	int pass;
+
+	line[strcspn(line, "\n")] = '\0';
+	if (!strncmp(line, "1..0 # SKIP ", 12)) {
+		tap_skip(line + 12, "[%s] whole configuration", label);
+		return;
+	}
+	if (!strncmp(line, "1..", 3))
+		return;
+	if (line[0] == '#') {
+		printf("# [%s]%s\n", label, line + 1);
+		return;
+	}
+	pass = !strncmp(line, "ok ", 3);
+	if (!pass && strncmp(line, "not ok ", 7)) {
+		printf("# [%s] %s\n", label, line);
+		return;
+	}
+	desc = strstr(line, " - ");
+	desc = desc ? desc + 3 : line;
+	skip = strstr(desc, " # SKIP ");
+	if (pass && skip) {
+		*skip = '\0';
+		tap_skip(skip + 8, "[%s] %s", label, desc);
+		return;
+	}
+	tap_ok(pass, "[%s] %s", label, desc);
+}
+
+static inline void rt_run_child(const char *self, unsigned int idx)
+{
+	const struct rt_config *cfg = &rt_configs[idx];
+	int fds[2], status, before = tap_count;
+	char buf[16], line[1024];
+	FILE *in;
+	pid_t pid;
+
+	fflush(stdout);
+	if (pipe(fds)) {
+		tap_ok(0, "[%s] pipe: %s", cfg->label, strerror(errno));
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		close(fds[1]);
+		snprintf(buf, sizeof(buf), "%u", idx);
+		setenv(RT_ENV, buf, 1);
+		setenv("MEMBARRIER_BACKEND", cfg->backend, 1);
+		if (cfg->own_area)
+			setenv("GLIBC_TUNABLES", "glibc.pthread.rseq=0", 1);
+		execl(self, self, (char *)NULL);
+		printf("Bail out! exec %s: %s\n", self, strerror(errno));
+		_exit(127);
+	}
+	close(fds[1]);
+	in = fdopen(fds[0], "r");
+	while (in && fgets(line, sizeof(line), in))
+		rt_embed_line(cfg->label, line);
+	if (in)
+		fclose(in);
+	waitpid(pid, &status, 0);
+	if (WIFSIGNALED(status))
+		tap_ok(0, "[%s] child killed by signal %d", cfg->label,
+		       WTERMSIG(status));
+	else if (WEXITSTATUS(status) && tap_count == before)
+		tap_ok(0, "[%s] child exit status %d", cfg->label,
+		       WEXITSTATUS(status));
+}
+
+/*
+ * main() of every rseq test: in a child, run body under the
+ * configuration; in the parent, run every configuration, or, where this
+ * process has no rseq at all (qemu-user, old kernels), run no_rseq (may
+ * be NULL) and skip with the reason.
+ */
+static inline int rt_main(void (*body)(const struct rt_config *),
+			  void (*no_rseq)(void))
+{
+	const struct rt_config *cfg = rt_child_config();
+	char self[4096];
+	ssize_t n;
+	int ret;
+
+	if (cfg) {
+		alarm(60);
+		rt_child_setup(cfg);
+		body(cfg);
+		return tap_done();
+	}
+	ret = mbrseq_thread_init();
+	if (ret) {
+		if (no_rseq)
+			no_rseq();
+		tap_skip(strerror(-ret), "rseq unavailable here (kernel without "
+			 "rseq, qemu-user or a seccomp filter): every configuration");
+		return tap_done();
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		tap_skip_all("cannot find /proc/self/exe to re-execute");
+	self[n] = '\0';
+	for (unsigned int i = 0; i < RT_NR_CONFIGS; i++)
+		rt_run_child(self, i);
+	return tap_done();
+}
+
+#ifdef RT_INJECT
+/* ---- the swap harness (t-rseq-swap, t-rseq-fence-cpu) ---- */
+
+/*
+ * Incrementers add 1 through the active copy without pause; the caller
+ * swaps, round after round: publish the other copy on target (-1: every
+ * CPU), fence (or not: the controls), snapshot the now-inactive slots,
+ * wait longer than a widened section, check they did not change (a
+ * change is an increment that landed in the inactive copy after the
+ * fence: "late"), then drain them into total and zero them. At the end
+ * total, plus both copies, must equal the increments the threads made.
+ */
+#define RT_FENCE_NONE	(-2)	/* fence: none (control) */
+#define RT_FENCE_SWAP	(-3)	/* fence: mbrseq_swap()'s own */
+
+struct rt_swap {
+	int target;		/* CPU to publish on, -1 every CPU */
+	int fence;		/* CPU to fence, -1 every CPU, or RT_FENCE_* */
+	int pin;		/* CPU for the incrementers, -1 none */
+	int threads;
+	uint64_t widen_ns;	/* section length, 0: not widened */
+	uint64_t run_ns;
+	/* results */
+	long rounds, late, errors, stray;
+	long long counted, total;
+	long slow_fences;	/* rounds whose fence outlasted a section */
+	uint64_t fence_ns;	/* time in publish and fence, all rounds */
+};
+
+struct rt_incr {
+	pthread_t tid;
+	struct mbrseq_percpu *pc;
+	const struct rt_swap *s;
+	long long n;
+	long errors, stray;
+};
+
+static int rt_stop;
+
+static void *rt_incrementer(void *arg)
+{
+	struct rt_incr *t = arg;
+	int pin = t->s->pin;
+
+	if (pin >= 0 && rt_pin(pin))
+		t->errors++;
+	while (!__atomic_load_n(&rt_stop, __ATOMIC_RELAXED)) {
+		int cpu = mbrseq_percpu_add(t->pc, 0, 1);
+
+		if (cpu < 0)
+			t->errors++;
+		else
+			t->n++;
+		if (pin >= 0 && cpu != pin)
+			t->stray++;
+	}
+	return NULL;
+}
+
+/* Loops of the injected delay per microsecond, measured once. */
+static double rt_loops_per_us(void)
+{
+	static double cached;
+	struct mbrseq_percpu *pc;
+	uint64_t best = UINT64_MAX;
+
+	if (cached > 0)
+		return cached;
+	pc = mbrseq_percpu_create();
+	rt_inject_loops = 1000000;
+	for (int i = 0; i < 5; i++) {
+		uint64_t t0 = rt_now_ns(), d;
+
+		mbrseq_percpu_add(pc, 0, 1);
+		d = rt_now_ns() - t0;
+		if (d < best)
+			best = d;
+	}
+	rt_inject_loops = 0;
+	mbrseq_percpu_destroy(pc);
+	cached = 1e6 / ((double)best / 1000.0);
+	return cached;
+}
+
+static intptr_t *rt_inactive(struct mbrseq_percpu *pc, int cpu)
+{
+	return mbrseq_percpu_slot(pc, 1 - mbrseq_percpu_active(pc, cpu), cpu);
+}
+
+static int rt_swap_step(struct mbrseq_percpu *pc, const struct rt_swap *s)
+{
+	int ret;
+
+	if (s->fence == RT_FENCE_SWAP)
+		return mbrseq_swap(pc, s->target);
+	ret = mbrseq_publish(pc, s->target);
+	if (ret || s->fence == RT_FENCE_NONE)
+		return ret;
+	return mbrseq_fence(s->fence);
+}
+
+static void rt_swap_rounds(struct mbrseq_percpu *pc, struct rt_swap *s)
+{
+	int lo = s->target < 0 ? 0 : s->target;
+	int hi = s->target < 0 ? pc->nr_cpus : s->target + 1;
+	intptr_t *snap = calloc((size_t)pc->nr_cpus, sizeof(*snap));
+	uint64_t wait = 2 * s->widen_ns + 20000;
+	uint64_t t0 = rt_now_ns(), t;
+
+	/* run_ns, and at least 20 rounds unless that takes 5 * run_ns (the
+	 * emulated fence waits for runnable threads to be scheduled). */
+	while ((t = rt_now_ns() - t0) < s->run_ns ||
+	       (s->rounds < 20 && t < 5 * s->run_ns)) {
+		uint64_t f = rt_now_ns();
+
+		if (rt_swap_step(pc, s)) {
+			s->errors++;
+			break;
+		}
+		f = rt_now_ns() - f;
+		s->fence_ns += f;
+		s->slow_fences += f > s->widen_ns;
+		for (int c = lo; c < hi; c++)
+			snap[c] = __atomic_load_n(rt_inactive(pc, c),
+						  __ATOMIC_RELAXED);
+		rt_spin_ns(wait);
+		for (int c = lo; c < hi; c++) {
+			intptr_t *p = rt_inactive(pc, c);
+			intptr_t v = __atomic_load_n(p, __ATOMIC_RELAXED);
+
+			s->late += v != snap[c];
+			s->total += v;
+			__atomic_store_n(p, 0, __ATOMIC_RELAXED);
+		}
+		s->rounds++;
+	}
+	free(snap);
+}
+
+static void rt_swap_run(struct rt_swap *s)
+{
+	struct mbrseq_percpu *pc = mbrseq_percpu_create();
+	struct rt_incr *t = calloc((size_t)s->threads, sizeof(*t));
+
+	s->rounds = s->late = s->errors = s->stray = s->slow_fences = 0;
+	s->counted = s->total = 0;
+	s->fence_ns = 0;
+	rt_inject_loops = s->widen_ns ?
+		(unsigned int)(rt_loops_per_us() * (double)s->widen_ns / 1000.0) : 0;
+	__atomic_store_n(&rt_stop, 0, __ATOMIC_RELAXED);
+	for (int i = 0; i < s->threads; i++) {
+		t[i].pc = pc;
+		t[i].s = s;
+		rt_start(&t[i].tid, rt_incrementer, &t[i]);
+	}
+	rt_swap_rounds(pc, s);
+	__atomic_store_n(&rt_stop, 1, __ATOMIC_RELAXED);
+	for (int i = 0; i < s->threads; i++) {
+		pthread_join(t[i].tid, NULL);
+		s->counted += t[i].n;
+		s->errors += t[i].errors;
+		s->stray += t[i].stray;
+	}
+	s->total += mbrseq_percpu_sum(pc, -1, 0);
+	rt_inject_loops = 0;
+	free(t);
+	mbrseq_percpu_destroy(pc);
+}
+
+/* A run whose fence holds: nothing late, every increment once. */
+static inline int rt_swap_clean(const struct rt_swap *s)
+{
+	return s->late == 0 && s->total == s->counted && !s->errors &&
+	       !s->stray && s->rounds >= 5 && s->counted > 0;
+}
+
+/*
+ * Sections much longer than this rarely run to their end on a loaded
+ * machine (a preemption aborts them, and they start over).
+ */
+#define RT_WIDEN_MAX_NS	2000000ull
+
+/*
+ * A control run: repeat (up to 3 runs) until something lands late. A
+ * late increment can only be seen if a section outlasts the fence: when
+ * most fences took longer than the sections, widen them (up to
+ * RT_WIDEN_MAX_NS); past that, return the fences' mean time: the control
+ * cannot run here (the emulated fence can take milliseconds, e.g. under
+ * TSan, whose own thread takes the handshake signal late). Else 0.
+ */
+static inline uint64_t rt_swap_control(struct rt_swap *s)
+{
+	for (int a = 0; a < 3; a++) {
+		uint64_t mean;
+
+		rt_swap_run(s);
+		if (s->late > 0 || !s->rounds)
+			return 0;
+		mean = s->fence_ns / (uint64_t)s->rounds;
+		if (2 * s->slow_fences <= s->rounds)
+			continue;
+		if (2 * mean > RT_WIDEN_MAX_NS)
+			return mean;
+		s->widen_ns = 2 * mean > 2 * s->widen_ns ? 2 * mean :
+			      2 * s->widen_ns;
+	}
+	return 0;
+}
+
+#endif /* RT_INJECT */
+
+#endif /* MEMBARRIER_T_RSEQ_UTIL_H */

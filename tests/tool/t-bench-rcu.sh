@@ -1,0 +1,63 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# bench rcu, short: one line per implementation, no reader ever sees a
+# poisoned value, and the issue's targets against liburcu-memb in the same
+# run (at least its reads and its writes at 1/1 and 6/2; inside a seccomp
+# filter that blocks membarrier, at least 20 times its reads). Up to three
+# attempts per target, since a shared machine can stall any one run.
+. "$(dirname "$0")/../lib/lib.sh"
+
+if [ "$SAN" = 1 ]; then
+	echo "1..0 # SKIP timings under sanitizers measure the sanitizer"
+	exit 0
+fi
+secs=0.5
+
+# bench R W [sandbox mode]: the run's output in $out, its status in $st.
+bench() {
+	if [ -n "$3" ]; then
+		out=$("$TESTS/sandbox" --"$3" -- "$TOOL" bench rcu --readers "$1" \
+			--writers "$2" --seconds $secs 2>&1)
+	else
+		out=$("$TOOL" bench rcu --readers "$1" --writers "$2" --seconds $secs 2>&1)
+	fi
+	st=$?
+}
+
+bench 1 1
+ok $st "bench rcu runs (status $st)"
+[ "$(printf '%s\n' "$out" | grep -c '^impl=mbrcu.* errors=')" -eq 0 ]
+ok $? "no reader saw a poisoned value"
+printf '%s\n' "$out" | grep -q '^impl=mbrcu readers=1 writers=1 seconds=0.5 reads=[0-9]* writes=[0-9]* default=1$'
+ok $? "the default flavor's line, ending in default=1"
+printf '%s\n' "$out" | grep -q '^impl=mbrcu-mb readers=1 writers=1 seconds=0.5 reads=[0-9]* writes=[0-9]*$'
+ok $? "the fence-in-reader baseline's line"
+if printf '%s\n' "$out" | grep -q '^note: liburcu rows skipped'; then
+	diag "$out"
+	skip "liburcu is not available" "liburcu rows and targets"
+	done_testing
+	exit
+fi
+n=$(printf '%s\n' "$out" | grep -c '^impl=liburcu-\(memb\|mb\|signal\|qsbr\) ')
+[ "$n" -eq 4 ]
+ok $? "liburcu's memb, mb, signal and qsbr rows ($n)"
+
+target() {	# target R W [sandbox mode]
+	for attempt in 1 2 3; do
+		bench "$@"
+		line=$(printf '%s\n' "$out" | grep '^bench=rcu')
+		diag "attempt $attempt: $line"
+		[ "$(kv pass "$line")" = yes ] && break
+	done
+	[ "$(kv pass "$line")" = yes ]
+	ok $? "${3:+$3 sandbox: }$1 reader(s), $2 writer(s): $(kv target "$line"): reads x$(kv reads_vs_liburcu_memb "$line"), writes x$(kv writes_vs_liburcu_memb "$line") of liburcu-memb"
+}
+
+target 1 1
+target 6 2
+if "$TESTS/sandbox" --enosys -- true 2>/dev/null; then
+	target 6 2 enosys
+else
+	skip "seccomp filters cannot be installed here" "sandbox: 6 readers, 2 writers"
+fi
+done_testing
