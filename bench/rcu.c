@@ -5,7 +5,7 @@
  * each implementation, one after the other, in one run:
  *
  *   mbrcu            this project's default flavor (membarrier)
- *   mbrcu-mb         this project's fence-in-reader flavor (the baseline)
+ *   mbrcu-fence         this project's fence-in-reader flavor (the baseline)
  *   liburcu-memb, liburcu-mb, liburcu-signal, liburcu-qsbr
  *                    liburcu's flavors, read side inlined (_LGPL_SOURCE)
  *
@@ -31,7 +31,7 @@
 
 #include <membarrier.h>
 #include <membarrier/rcu.h>
-#include <membarrier/rcu_mb.h>
+#include <membarrier/rcu_fence.h>
 
 #include "tool.h"
 #include "bench.h"
@@ -50,19 +50,19 @@
 #define RB_SYNCHRONIZE()	mbrcu_synchronize()
 #include "rcu_bench.h"
 
-#define RB_NAME			mbrcu_mb
-#define RB_REGISTER()		mbrcu_mb_register_thread()
-#define RB_UNREGISTER()		mbrcu_mb_unregister_thread()
-#define RB_READ_LOCK()		mbrcu_mb_read_lock()
-#define RB_READ_UNLOCK()	mbrcu_mb_read_unlock()
+#define RB_NAME			mbrcu_fence
+#define RB_REGISTER()		mbrcu_fence_register_thread()
+#define RB_UNREGISTER()		mbrcu_fence_unregister_thread()
+#define RB_READ_LOCK()		mbrcu_fence_read_lock()
+#define RB_READ_UNLOCK()	mbrcu_fence_read_unlock()
 #define RB_DEREFERENCE(p)	mbrcu_dereference(p)
 #define RB_XCHG(pp, v)		mbrcu_xchg_pointer(pp, v)
-#define RB_SYNCHRONIZE()	mbrcu_mb_synchronize()
+#define RB_SYNCHRONIZE()	mbrcu_fence_synchronize()
 #include "rcu_bench.h"
 
 static const struct rb_impl impls[] = {
 	{ "mbrcu", mbrcu_reader, mbrcu_writer, 1 },
-	{ "mbrcu-mb", mbrcu_mb_reader, mbrcu_mb_writer, 0 },
+	{ "mbrcu-fence", mbrcu_fence_reader, mbrcu_fence_writer, 0 },
 };
 
 /* Where the helper is: MEMBARRIER_BENCH_LIBURCU, else next to the tool. */

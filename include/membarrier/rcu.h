@@ -75,7 +75,7 @@
  * ctr = 0 is a release that the scan's acquire load of ctr picks up. The
  * read side of normal builds is unchanged.
  *
- * <membarrier/rcu_mb.h> has the fence-in-reader flavor (the baseline),
+ * <membarrier/rcu_fence.h> has the fence-in-reader flavor (the baseline),
  * <membarrier/rcu_list.h> a list, <membarrier/rcu_hash.h> a hash table.
  */
 #ifndef MEMBARRIER_RCU_H
@@ -175,8 +175,6 @@ struct mbrcu_gp {
 	uint64_t ctr;
 } __attribute__((aligned(64)));
 
-#define MBRCU_LOAD(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
-#define MBRCU_STORE(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
 /*
  * ctr = 0 right after a full barrier (membarrier_arch_mb()) that orders
@@ -191,7 +189,7 @@ struct mbrcu_gp {
 #define MBRCU_STORE_AFTER_MB(x, v)					\
 	__atomic_store_n(&(x), (v), __ATOMIC_RELEASE)
 #else
-#define MBRCU_STORE_AFTER_MB(x, v)	MBRCU_STORE(x, v)
+#define MBRCU_STORE_AFTER_MB(x, v)	MEMBARRIER_STORE_SHARED(x, v)
 #endif
 
 /* ---- the default flavor: mbrcu_* ---- */
@@ -256,12 +254,12 @@ MEMBARRIER_API void mbrcu_wake_updater(struct mbrcu_reader *r);
 static inline void mbrcu_read_lock(void)
 {
 	struct mbrcu_reader *r = mbrcu_tls_reader;
-	uint64_t t = MBRCU_LOAD(r->ctr);
+	uint64_t t = MEMBARRIER_LOAD_SHARED(r->ctr);
 
 	if (membarrier_likely(!(t & MBRCU_NEST_MASK)))
-		MBRCU_STORE(r->ctr, MBRCU_LOAD(mbrcu_gp_state.ctr));
+		MEMBARRIER_STORE_SHARED(r->ctr, MEMBARRIER_LOAD_SHARED(mbrcu_gp_state.ctr));
 	else
-		MBRCU_STORE(r->ctr, t + MBRCU_NEST_ONE);
+		MEMBARRIER_STORE_SHARED(r->ctr, t + MBRCU_NEST_ONE);
 	/*
 	 * Order the ctr store before the critical section's loads; pairs
 	 * with the heavy fence that opens a grace period (litmus 1).
@@ -283,19 +281,19 @@ static inline void mbrcu_read_unlock(void)
 	 * free (TSan builds take the general path: the closing fence runs).
 	 */
 	mbfence_light();
-	t = MBRCU_LOAD(r->ctr);
+	t = MEMBARRIER_LOAD_SHARED(r->ctr);
 	if (membarrier_likely((t & MBRCU_NEST_MASK) == MBRCU_NEST_ONE)) {
-		MBRCU_STORE(r->ctr, 0);
+		MEMBARRIER_STORE_SHARED(r->ctr, 0);
 		/*
 		 * Order the ctr store before the wake load; pairs with the
 		 * heavy fence an updater runs between setting wake and
 		 * reading ctr before it sleeps (store buffering again).
 		 */
 		mbfence_light();
-		if (membarrier_unlikely(MBRCU_LOAD(r->wake)))
+		if (membarrier_unlikely(MEMBARRIER_LOAD_SHARED(r->wake)))
 			mbrcu_wake_updater(r);
 	} else {
-		MBRCU_STORE(r->ctr, t - MBRCU_NEST_ONE);
+		MEMBARRIER_STORE_SHARED(r->ctr, t - MBRCU_NEST_ONE);
 	}
 }
 
@@ -304,7 +302,7 @@ static inline int mbrcu_read_ongoing(void)
 {
 	struct mbrcu_reader *r = mbrcu_tls_reader;
 
-	return r && (MBRCU_LOAD(r->ctr) & MBRCU_NEST_MASK) != 0;
+	return r && (MEMBARRIER_LOAD_SHARED(r->ctr) & MBRCU_NEST_MASK) != 0;
 }
 
 #ifdef __cplusplus

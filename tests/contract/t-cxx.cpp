@@ -9,7 +9,7 @@
 #include <membarrier/rcu.h>
 #include <membarrier/rcu_hash.h>
 #include <membarrier/rcu_list.h>
-#include <membarrier/rcu_mb.h>
+#include <membarrier/rcu_fence.h>
 #include <membarrier/rseq.h>
 
 #include <cstdio>

@@ -32,7 +32,7 @@
 #include <membarrier.h>
 #include <membarrier/fence.h>
 #include <membarrier/rcu.h>
-#include <membarrier/rcu_mb.h>
+#include <membarrier/rcu_fence.h>
 
 #include "lib/tap.h"
 
@@ -60,8 +60,8 @@ struct flavor {
 
 static void lock_default(void) { mbrcu_read_lock(); }
 static void unlock_default(void) { mbrcu_read_unlock(); }
-static void lock_mb(void) { mbrcu_mb_read_lock(); }
-static void unlock_mb(void) { mbrcu_mb_read_unlock(); }
+static void lock_fence(void) { mbrcu_fence_read_lock(); }
+static void unlock_mb(void) { mbrcu_fence_read_unlock(); }
 
 /* The deliberately broken synchronize: a heavy fence, no wait. */
 static void broken_sync(void)
@@ -75,10 +75,10 @@ static const struct flavor mbrcu = {
 	mbrcu_barrier,
 };
 
-static const struct flavor mbrcu_mb = {
-	"mbrcu_mb", mbrcu_mb_register_thread, mbrcu_mb_unregister_thread,
-	lock_mb, unlock_mb, mbrcu_mb_synchronize, mbrcu_mb_call,
-	mbrcu_mb_barrier,
+static const struct flavor mbrcu_fence = {
+	"mbrcu_fence", mbrcu_fence_register_thread, mbrcu_fence_unregister_thread,
+	lock_fence, unlock_mb, mbrcu_fence_synchronize, mbrcu_fence_call,
+	mbrcu_fence_barrier,
 };
 
 static const struct flavor broken = {
@@ -100,7 +100,7 @@ static const struct config configs[] = {
 	{ &mbrcu, 4, 2, MIXED, 1 },
 	{ &mbrcu, 8, 3, CALL, 0 },
 	{ &mbrcu, 3, 4, MIXED, 1 },
-	{ &mbrcu_mb, 2, 2, MIXED, 1 },
+	{ &mbrcu_fence, 2, 2, MIXED, 1 },
 };
 
 /* The configurations rerun on the other backends. */

@@ -20,7 +20,7 @@
 
 #include <membarrier.h>
 #include <membarrier/rcu.h>
-#include <membarrier/rcu_mb.h>
+#include <membarrier/rcu_fence.h>
 
 #include "lib/tap.h"
 
@@ -40,17 +40,17 @@ struct flavor {
 static void lock_default(void) { mbrcu_read_lock(); }
 static void unlock_default(void) { mbrcu_read_unlock(); }
 static int ongoing_default(void) { return mbrcu_read_ongoing(); }
-static void lock_mb(void) { mbrcu_mb_read_lock(); }
-static void unlock_mb(void) { mbrcu_mb_read_unlock(); }
-static int ongoing_mb(void) { return mbrcu_mb_read_ongoing(); }
+static void lock_fence(void) { mbrcu_fence_read_lock(); }
+static void unlock_mb(void) { mbrcu_fence_read_unlock(); }
+static int ongoing_mb(void) { return mbrcu_fence_read_ongoing(); }
 
 static const struct flavor flavors[] = {
 	{ "mbrcu", mbrcu_register_thread, mbrcu_unregister_thread,
 	  lock_default, unlock_default, ongoing_default, mbrcu_synchronize,
 	  mbrcu_call, mbrcu_barrier, &mbrcu_gp_state },
-	{ "mbrcu_mb", mbrcu_mb_register_thread, mbrcu_mb_unregister_thread,
-	  lock_mb, unlock_mb, ongoing_mb, mbrcu_mb_synchronize,
-	  mbrcu_mb_call, mbrcu_mb_barrier, &mbrcu_mb_gp_state },
+	{ "mbrcu_fence", mbrcu_fence_register_thread, mbrcu_fence_unregister_thread,
+	  lock_fence, unlock_mb, ongoing_mb, mbrcu_fence_synchronize,
+	  mbrcu_fence_call, mbrcu_fence_barrier, &mbrcu_fence_gp_state },
 };
 
 static const struct flavor *fl;

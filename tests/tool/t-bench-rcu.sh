@@ -30,7 +30,7 @@ ok $st "bench rcu runs (status $st)"
 ok $? "no reader saw a poisoned value"
 printf '%s\n' "$out" | grep -q '^impl=mbrcu readers=1 writers=1 seconds=0.5 reads=[0-9]* writes=[0-9]* default=1$'
 ok $? "the default flavor's line, ending in default=1"
-printf '%s\n' "$out" | grep -q '^impl=mbrcu-mb readers=1 writers=1 seconds=0.5 reads=[0-9]* writes=[0-9]*$'
+printf '%s\n' "$out" | grep -q '^impl=mbrcu-fence readers=1 writers=1 seconds=0.5 reads=[0-9]* writes=[0-9]*$'
 ok $? "the fence-in-reader baseline's line"
 if printf '%s\n' "$out" | grep -q '^note: liburcu rows skipped'; then
 	diag "$out"

@@ -152,7 +152,7 @@ static void release_record(struct mbi_rcu_flavor *f, struct mbi_rcu_record *rec)
 	 * between setting wake and its last look at ctr (sleep_on()).
 	 */
 	membarrier_arch_mb();
-	if (MBRCU_LOAD(rec->r.wake))
+	if (MEMBARRIER_LOAD_SHARED(rec->r.wake))
 		mbi_rcu_wake_updater(&rec->r);
 	pthread_mutex_lock(&f->reg_lock);
 	rec->in_use = 0;
@@ -343,7 +343,7 @@ void mbi_rcu_wake_updater(struct mbrcu_reader *r)
 {
 	struct mbi_rcu_flavor *f = record_of(r)->flavor;
 
-	MBRCU_STORE(r->wake, 0);
+	MEMBARRIER_STORE_SHARED(r->wake, 0);
 	__atomic_store_n(&f->futex, MBI_RCU_AWAKE, __ATOMIC_RELEASE);
 	mbi_futex_wake(&f->futex, 1);
 }
@@ -453,7 +453,7 @@ static void sleep_on(struct mbi_rcu_flavor *f, struct mbi_rcu_record **set,
 {
 	unsigned int i;
 
-	MBRCU_STORE(f->futex, MBI_RCU_SLEEPING);
+	MEMBARRIER_STORE_SHARED(f->futex, MBI_RCU_SLEEPING);
 	/*
 	 * Release: futex = SLEEPING before wake = 1, so that a reader that
 	 * sees wake clears futex after we set it; pairs with the release in
@@ -473,7 +473,7 @@ static void sleep_on(struct mbi_rcu_flavor *f, struct mbi_rcu_record **set,
 	if (i == n)
 		mbi_futex_wait(&f->futex, MBI_RCU_SLEEPING, SLEEP_NS);
 	for (i = 0; i < n; i++)
-		MBRCU_STORE(set[i]->r.wake, 0);
+		MEMBARRIER_STORE_SHARED(set[i]->r.wake, 0);
 }
 
 /* Wait for the readers of set, all at once: poll, then sleep. */
@@ -545,7 +545,7 @@ static void lead(struct mbi_rcu_flavor *f)
 	for (;;) {
 		scan.target = n << MBRCU_NEST_BITS;
 		/* Step 3: after the opening fence, if any. */
-		MBRCU_STORE(f->gp->ctr, scan.target | MBRCU_NEST_ONE);
+		MEMBARRIER_STORE_SHARED(f->gp->ctr, scan.target | MBRCU_NEST_ONE);
 		wait_for_readers(f, &scan);
 		pthread_mutex_lock(&f->gp_lock);
 		next = 0;
@@ -578,7 +578,7 @@ void mbi_rcu_check_not_reading(struct mbi_rcu_flavor *f, const char *what)
 {
 	struct mbrcu_reader *me = *f->tls();
 
-	if (membarrier_unlikely(me && (MBRCU_LOAD(me->ctr) & MBRCU_NEST_MASK)))
+	if (membarrier_unlikely(me && (MEMBARRIER_LOAD_SHARED(me->ctr) & MBRCU_NEST_MASK)))
 		mbi_rcu_die(f, what, EDEADLK);
 }
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The fence-in-reader RCU flavor, mbrcu_mb_*: the baseline. Readers run
+ * The fence-in-reader RCU flavor, mbrcu_fence_*: the baseline. Readers run
  * smp_mb() (membarrier_arch_mb()) where the default flavor runs compiler
  * barriers, so the updater needs no membarrier at all: its fence is
  * smp_mb() too, and readers order their own exit (no closing fence).
@@ -8,19 +8,19 @@
  */
 #include "rcu_internal.h"
 
-#include <membarrier/rcu_mb.h>
+#include <membarrier/rcu_fence.h>
 
-MEMBARRIER_API MBI_RCU_GP_WORD struct mbrcu_gp mbrcu_mb_gp_state = {
+MEMBARRIER_API MBI_RCU_GP_WORD struct mbrcu_gp mbrcu_fence_gp_state = {
 	.ctr = MBRCU_NEST_ONE,
 };
-MEMBARRIER_API __thread struct mbrcu_reader *mbrcu_mb_tls_reader;
+MEMBARRIER_API __thread struct mbrcu_reader *mbrcu_fence_tls_reader;
 
 static struct mbrcu_reader **tls_slot(void)
 {
-	return &mbrcu_mb_tls_reader;
+	return &mbrcu_fence_tls_reader;
 }
 
-/* Pairs with the membarrier_arch_mb() calls in mbrcu_mb_read_lock/_unlock. */
+/* Pairs with the membarrier_arch_mb() calls in mbrcu_fence_read_lock/_unlock. */
 static int mb(void)
 {
 	membarrier_arch_mb();
@@ -28,35 +28,35 @@ static int mb(void)
 }
 
 static struct mbi_rcu_flavor flavor =
-	MBI_RCU_FLAVOR_INIT("mbrcu_mb", &mbrcu_mb_gp_state, tls_slot, mb, 1, 0);
+	MBI_RCU_FLAVOR_INIT("mbrcu_fence", &mbrcu_fence_gp_state, tls_slot, mb, 1, 0);
 
-MEMBARRIER_API int mbrcu_mb_register_thread(void)
+MEMBARRIER_API int mbrcu_fence_register_thread(void)
 {
 	return mbi_rcu_register(&flavor);
 }
 
-MEMBARRIER_API void mbrcu_mb_unregister_thread(void)
+MEMBARRIER_API void mbrcu_fence_unregister_thread(void)
 {
 	mbi_rcu_unregister(&flavor);
 }
 
-MEMBARRIER_API void mbrcu_mb_synchronize(void)
+MEMBARRIER_API void mbrcu_fence_synchronize(void)
 {
 	mbi_rcu_synchronize(&flavor);
 }
 
-MEMBARRIER_API void mbrcu_mb_call(struct mbrcu_head *head,
+MEMBARRIER_API void mbrcu_fence_call(struct mbrcu_head *head,
 				  void (*func)(struct mbrcu_head *head))
 {
 	mbi_rcu_call(&flavor, head, func);
 }
 
-MEMBARRIER_API void mbrcu_mb_barrier(void)
+MEMBARRIER_API void mbrcu_fence_barrier(void)
 {
 	mbi_rcu_barrier(&flavor);
 }
 
-MEMBARRIER_API void mbrcu_mb_wake_updater(struct mbrcu_reader *r)
+MEMBARRIER_API void mbrcu_fence_wake_updater(struct mbrcu_reader *r)
 {
 	mbi_rcu_wake_updater(r);
 }
