@@ -8,7 +8,7 @@
  * queued meanwhile form the next batch, so the batches grow with the
  * load and the grace periods stay few.
  *
- * fork(): the handlers in rcu_core.c hold cb_lock (no callback runs) and
+ * fork(): the handlers in rcu_fork.c hold cb_lock (no callback runs) and
  * the queue lock across the call. In the child the worker is gone: the
  * batch it had taken but not run (it was waiting for its grace period)
  * is queued again in front, and a new worker starts if anything is
@@ -78,7 +78,7 @@ static void *worker_main(void *arg)
 }
 
 #ifdef MEMBARRIER_TSAN
-/* Set in the child of a multithreaded process (rcu_core.c), for good. */
+/* Set in the child of a multithreaded process (rcu_fork.c), for good. */
 static int worker_forbidden;
 
 void mbi_rcu_worker_forbid(void)

@@ -4,7 +4,7 @@
  * smp_mb() (membarrier_arch_mb()) where the default flavor runs compiler
  * barriers, so the updater needs no membarrier at all: its fence is
  * smp_mb() too, and readers order their own exit (no closing fence).
- * Same engine (rcu_core.c), same grace-period sharing, same callbacks.
+ * Same engine (rcu_internal.h), same grace-period sharing, same callbacks.
  */
 #include "rcu_internal.h"
 

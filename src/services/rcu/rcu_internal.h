@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The RCU engine shared by the flavors (rcu_core.c: registry and
- * grace periods; rcu_call.c: callbacks). A flavor supplies its global
+ * The RCU engine shared by the flavors (rcu_registry.c: reader records
+ * and thread exit; rcu_gp.c: grace periods; rcu_fork.c: flavor set-up
+ * and fork handlers; rcu_call.c: callbacks). A flavor supplies its global
  * word, its thread-local record pointer and its fences; everything else
  * is here. Internal: hidden, prefixed mbi_rcu_.
  */
@@ -129,15 +130,24 @@ struct mbi_rcu_flavor {
 #define MBI_RCU_AWAKE		0u
 #define MBI_RCU_SLEEPING	1u
 
-/* rcu_core.c */
+/* rcu_fork.c */
 void mbi_rcu_flavor_init(struct mbi_rcu_flavor *f);
+
+/* rcu_registry.c */
 int mbi_rcu_register(struct mbi_rcu_flavor *f);
 void mbi_rcu_unregister(struct mbi_rcu_flavor *f);
+void mbi_rcu_wake_updater(struct mbrcu_reader *r);
+void mbi_rcu_reader_exit(void *rec);	/* the flavor key's destructor */
+/* In the child of fork(), reg_lock held: forget the other threads. */
+void mbi_rcu_registry_fork_child(struct mbi_rcu_flavor *f);
+
+/* rcu_gp.c */
 void mbi_rcu_synchronize(struct mbi_rcu_flavor *f);
 void mbi_rcu_check_not_reading(struct mbi_rcu_flavor *f, const char *what);
-void mbi_rcu_wake_updater(struct mbrcu_reader *r);
 void mbi_rcu_die(const struct mbi_rcu_flavor *f, const char *what, int err)
 	__attribute__((noreturn, cold));
+/* In the child of fork(), gp_lock held: drop the period in progress. */
+void mbi_rcu_gp_fork_child(struct mbi_rcu_flavor *f);
 
 /* rcu_call.c */
 void mbi_rcu_call(struct mbi_rcu_flavor *f, struct mbrcu_head *head,

@@ -3,7 +3,7 @@
  * The default RCU flavor, mbrcu_*: readers run compiler barriers only;
  * the updater's fence is mbfence_heavy() (PRIVATE_EXPEDITED under the
  * library's registration, on whichever backend serves it). See
- * <membarrier/rcu.h> for the protocol and rcu_core.c for the engine.
+ * <membarrier/rcu.h> for the protocol and rcu_internal.h for the engine.
  */
 #include "rcu_internal.h"
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * The RCU engine: the reader registry, grace periods, thread exit, fork.
+ * The RCU engine's grace periods: the leader that runs them for every
+ * waiting caller, the scan of the readers' records, the fences, the
+ * sleep on readers that stay in their critical sections.
  *
  * A reader's ctr is 0 when quiescent, else (period << MBRCU_NEST_BITS) |
  * depth, where period is what the global word held when its outermost
@@ -69,9 +71,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "rcu_internal.h"
 
@@ -91,264 +90,12 @@
 /* Grace periods a leader runs for later callers before handing over. */
 #define LEADER_EXTRA	4
 
-#define MAX_FLAVORS	4
-
-static pthread_mutex_t flavors_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct mbi_rcu_flavor *flavors[MAX_FLAVORS];
-static int nr_flavors;
-
 void mbi_rcu_die(const struct mbi_rcu_flavor *f, const char *what, int err)
 {
 	fprintf(stderr, "libmembarrier: %s: %s: %s; aborting\n", f->name,
 		what, strerror(err));
 	abort();
 }
-
-/* ---- registry ---- */
-
-static struct mbi_rcu_record *record_of(struct mbrcu_reader *r)
-{
-	return mbrcu_container_of(r, struct mbi_rcu_record, r);
-}
-
-/* Under reg_lock: a free record, or a new one published at the head. */
-static struct mbi_rcu_record *claim_record(struct mbi_rcu_flavor *f)
-{
-	struct mbi_rcu_record *rec;
-
-	for (rec = f->records; rec; rec = rec->next)
-		if (!rec->in_use)
-			break;
-	if (!rec) {
-		rec = aligned_alloc(64, sizeof(*rec));
-		if (!rec)
-			return NULL;
-		memset(rec, 0, sizeof(*rec));
-		rec->flavor = f;
-		rec->next = f->records;
-		/*
-		 * Publish the initialized record; pairs with the acquire in
-		 * wait_for_readers(), which walks the chain without a lock.
-		 */
-		__atomic_store_n(&f->records, rec, __ATOMIC_RELEASE);
-	}
-	rec->in_use = 1;
-	return rec;
-}
-
-/* The thread behind rec will not read again: quiescent for good. */
-static void release_record(struct mbi_rcu_flavor *f, struct mbi_rcu_record *rec)
-{
-	/*
-	 * Whatever the thread read is done before ctr = 0, on every
-	 * architecture and whether or not it left its critical section;
-	 * pairs with the updater's acquire load of ctr (litmus 2). The
-	 * store is a release under MEMBARRIER_TSAN, for the barrier.
-	 */
-	membarrier_arch_mb();
-	MBRCU_STORE_AFTER_MB(rec->r.ctr, 0);
-	/*
-	 * ctr = 0 before the wake load; pairs with the fence an updater runs
-	 * between setting wake and its last look at ctr (sleep_on()).
-	 */
-	membarrier_arch_mb();
-	if (MEMBARRIER_LOAD_SHARED(rec->r.wake))
-		mbi_rcu_wake_updater(&rec->r);
-	pthread_mutex_lock(&f->reg_lock);
-	rec->in_use = 0;
-	pthread_mutex_unlock(&f->reg_lock);
-}
-
-/* pthread key destructor: the thread exits without unregistering. */
-static void reader_exit(void *arg)
-{
-	struct mbi_rcu_record *rec = arg;
-	struct mbi_rcu_flavor *f = rec->flavor;
-
-	*f->tls() = NULL;
-	release_record(f, rec);
-}
-
-/* ---- fork ---- */
-
-#ifdef MEMBARRIER_TSAN
-/*
- * ThreadSanitizer kills the child of a multithreaded process as soon as
- * it creates a thread (die_after_fork). fork_prepare() finds out whether
- * this process has other threads (ThreadSanitizer's background thread,
- * once started, counts too: that errs on the safe side); the child of one
- * that has starts no callback worker (rcu_call.c), for good, since its
- * own children inherit the condition.
- */
-static int threaded_at_fork;
-
-static int count_task(int tid, void *arg)
-{
-	(void)tid;
-	return ++*(int *)arg > 1;	/* enough: stop at the second */
-}
-
-static int process_is_threaded(void)
-{
-	int fd = mbi_tasks_open(), n = 0;
-
-	if (fd < 0)
-		return 1;		/* cannot tell: assume it is */
-	mbi_tasks_foreach(fd, count_task, &n);
-	close(fd);
-	return n > 1;
-}
-#endif
-
-/*
- * Lock order: every flavor's cb_lock, then every worker lock, gp_lock,
- * reg_lock. None of these is held while waiting for readers, so fork()
- * never waits for a grace period (it may wait for running callbacks).
- */
-static void fork_prepare(void)
-{
-#ifdef MEMBARRIER_TSAN
-	threaded_at_fork = process_is_threaded();
-#endif
-	pthread_mutex_lock(&flavors_lock);
-	for (int i = 0; i < nr_flavors; i++)
-		pthread_mutex_lock(&flavors[i]->worker.cb_lock);
-	for (int i = 0; i < nr_flavors; i++) {
-		pthread_mutex_lock(&flavors[i]->worker.lock);
-		pthread_mutex_lock(&flavors[i]->gp_lock);
-		pthread_mutex_lock(&flavors[i]->reg_lock);
-	}
-}
-
-static void fork_parent(void)
-{
-	for (int i = nr_flavors - 1; i >= 0; i--) {
-		pthread_mutex_unlock(&flavors[i]->reg_lock);
-		pthread_mutex_unlock(&flavors[i]->gp_lock);
-		pthread_mutex_unlock(&flavors[i]->worker.lock);
-	}
-	for (int i = nr_flavors - 1; i >= 0; i--)
-		pthread_mutex_unlock(&flavors[i]->worker.cb_lock);
-	pthread_mutex_unlock(&flavors_lock);
-}
-
-/* The child has one thread, the caller of fork(): forget the others. */
-static void registry_fork_child(struct mbi_rcu_flavor *f)
-{
-	struct mbrcu_reader *mine = *f->tls();
-
-	for (struct mbi_rcu_record *rec = f->records; rec; rec = rec->next) {
-		if (&rec->r == mine)
-			continue;
-		rec->r.ctr = 0;
-		rec->r.wake = 0;
-		rec->in_use = 0;
-	}
-	pthread_mutex_unlock(&f->reg_lock);
-}
-
-/*
- * A grace period in progress in the parent has no leader in the child,
- * and no caller there waits for it: drop it. Later callers need a new one.
- */
-static void gp_fork_child(struct mbi_rcu_flavor *f)
-{
-	f->leader = 0;
-	f->futex = MBI_RCU_AWAKE;
-	f->completed = f->started;
-	f->requested = f->started;
-	pthread_cond_init(&f->gp_done, NULL);
-	pthread_mutex_unlock(&f->gp_lock);
-}
-
-static void fork_child(void)
-{
-	for (int i = nr_flavors - 1; i >= 0; i--) {
-		registry_fork_child(flavors[i]);
-		gp_fork_child(flavors[i]);
-		mbi_rcu_worker_fork_child(flavors[i]);
-	}
-	pthread_mutex_unlock(&flavors_lock);
-#ifdef MEMBARRIER_TSAN
-	if (threaded_at_fork)
-		mbi_rcu_worker_forbid();
-#endif
-	for (int i = 0; i < nr_flavors; i++)
-		mbi_rcu_worker_restart(flavors[i]);
-}
-
-/* Once per flavor: its key, and the fork handlers (once in all). */
-void mbi_rcu_flavor_init(struct mbi_rcu_flavor *f)
-{
-	/* Acquire pairs with the release below. */
-	if (membarrier_likely(__atomic_load_n(&f->initialized, __ATOMIC_ACQUIRE)))
-		return;
-	pthread_mutex_lock(&flavors_lock);
-	if (!f->initialized) {
-		if (!nr_flavors)
-			pthread_atfork(fork_prepare, fork_parent, fork_child);
-		f->key_ok = !pthread_key_create(&f->key, reader_exit);
-		flavors[nr_flavors++] = f;
-		__atomic_store_n(&f->initialized, 1, __ATOMIC_RELEASE);
-	}
-	pthread_mutex_unlock(&flavors_lock);
-}
-
-/* ---- registration ---- */
-
-int mbi_rcu_register(struct mbi_rcu_flavor *f)
-{
-	struct mbrcu_reader **slot = f->tls();
-	struct mbi_rcu_record *rec;
-	int ret;
-
-	if (*slot)
-		return 0;
-	mbi_rcu_flavor_init(f);
-	/* A reader relies on the updater's fence: it must work here. */
-	ret = f->fence();
-	if (ret)
-		return ret;
-	pthread_mutex_lock(&f->reg_lock);
-	rec = claim_record(f);
-	pthread_mutex_unlock(&f->reg_lock);
-	if (!rec)
-		return -ENOMEM;
-	*slot = &rec->r;
-	if (f->key_ok)
-		pthread_setspecific(f->key, rec);
-	return 0;
-}
-
-void mbi_rcu_unregister(struct mbi_rcu_flavor *f)
-{
-	struct mbrcu_reader **slot = f->tls();
-	struct mbi_rcu_record *rec;
-
-	if (!*slot)
-		return;
-	rec = record_of(*slot);
-	*slot = NULL;
-	if (f->key_ok)
-		pthread_setspecific(f->key, NULL);
-	release_record(f, rec);
-}
-
-/*
- * A reader saw its wake flag (mbrcu_read_unlock(), release_record()).
- * The release orders that load before the futex store; pairs with the
- * release of the flag in sleep_on(). No read-modify-write.
- */
-void mbi_rcu_wake_updater(struct mbrcu_reader *r)
-{
-	struct mbi_rcu_flavor *f = record_of(r)->flavor;
-
-	MEMBARRIER_STORE_SHARED(r->wake, 0);
-	__atomic_store_n(&f->futex, MBI_RCU_AWAKE, __ATOMIC_RELEASE);
-	mbi_futex_wake(&f->futex, 1);
-}
-
-/* ---- grace periods ---- */
 
 /* One grace period's scan. */
 struct rcu_scan {
@@ -431,7 +178,7 @@ static int settle_one(struct mbi_rcu_flavor *f, struct mbi_rcu_record *rec,
 }
 
 /* Drop the settled records from set: how many are left. */
-static unsigned int prune(struct mbi_rcu_flavor *f,
+static unsigned int drop_settled(struct mbi_rcu_flavor *f,
 			  struct mbi_rcu_record **set, unsigned int n,
 			  struct rcu_scan *scan)
 {
@@ -482,11 +229,11 @@ static void wait_blocked(struct mbi_rcu_flavor *f, struct mbi_rcu_record **set,
 {
 	for (unsigned int polls = 0; n && polls < SPIN_POLLS; polls++) {
 		membarrier_arch_relax();
-		n = prune(f, set, n, scan);
+		n = drop_settled(f, set, n, scan);
 	}
 	while (n) {
 		sleep_on(f, set, n, scan);
-		n = prune(f, set, n, scan);
+		n = drop_settled(f, set, n, scan);
 	}
 }
 
@@ -516,7 +263,7 @@ static void wait_for_readers(struct mbi_rcu_flavor *f, struct rcu_scan *scan)
 	if (f->busy_readers)
 		settle();
 	scan->busy = 0;
-	/* Acquire pairs with the release that publishes a record. */
+	/* Acquire pairs with the release in claim_record() (rcu_registry.c). */
 	rec = __atomic_load_n(&f->records, __ATOMIC_ACQUIRE);
 	while (rec) {
 		for (n = 0; rec && n < BATCH; rec = rec->next)
@@ -599,5 +346,19 @@ void mbi_rcu_synchronize(struct mbi_rcu_flavor *f)
 		else
 			pthread_cond_wait(&f->gp_done, &f->gp_lock);
 	}
+	pthread_mutex_unlock(&f->gp_lock);
+}
+
+/*
+ * A grace period in progress in the parent has no leader in the child,
+ * and no caller there waits for it: drop it. Later callers need a new one.
+ */
+void mbi_rcu_gp_fork_child(struct mbi_rcu_flavor *f)
+{
+	f->leader = 0;
+	f->futex = MBI_RCU_AWAKE;
+	f->completed = f->started;
+	f->requested = f->started;
+	pthread_cond_init(&f->gp_done, NULL);
 	pthread_mutex_unlock(&f->gp_lock);
 }
