@@ -109,11 +109,11 @@ static double cycles_per_us(void)
 enum sample { SAMPLE_MISS, SAMPLE_HIT, SAMPLE_VOID };
 
 /*
- * Classify the window [a, b]: void if the thread was not running at a (a
+ * Sample the window [a, b]: void if the thread was not running at a (a
  * gap covers it) or has not run since b (no heartbeat past b within 20 ms);
  * hit if a gap begins inside the window; miss otherwise.
  */
-static enum sample classify(const struct gaps *g, unsigned long long a,
+static enum sample sample_window(const struct gaps *g, unsigned long long a,
 			    unsigned long long b, double cyc_per_us)
 {
 	unsigned long long limit = b + (unsigned long long)(cyc_per_us * 20000);
@@ -153,7 +153,7 @@ static int measure(struct gaps *g, int cmd, struct verify_result *r,
 		if (membarrier(cmd, 0, 0))
 			return -errno;
 		t1 = mbi_arch_cycles();
-		s = classify(g, t0, t1, cyc_per_us);
+		s = sample_window(g, t0, t1, cyc_per_us);
 		if (s == SAMPLE_VOID)
 			continue;
 		win[valid++] = t1 - t0;
@@ -168,7 +168,7 @@ static int measure(struct gaps *g, int cmd, struct verify_result *r,
 		t0 = mbi_arch_cycles();
 		while (mbi_arch_cycles() - t0 < win[i])
 			membarrier_arch_relax();
-		s = classify(g, t0, t0 + win[i], cyc_per_us);
+		s = sample_window(g, t0, t0 + win[i], cyc_per_us);
 		if (s == SAMPLE_VOID)
 			continue;
 		r->control_hits += s == SAMPLE_HIT;

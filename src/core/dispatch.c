@@ -33,7 +33,7 @@ long mbi_backend_call(int backend, int cmd, unsigned int flags, int cpu_id)
  * As membarrier_register_*_expedited(): idempotent once READY; the intent
  * bits are set before the backend prepares, READY only after it succeeds.
  */
-static long register_cmd(int backend, int cmd)
+static long register_on(int backend, int cmd)
 {
 	const struct mbi_registration *reg = mbi_registration_of(cmd);
 	long ret;
@@ -76,7 +76,7 @@ static long dispatch(int cmd, unsigned int flags, int cpu_id)
 	case MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED:
 	case MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE:
 	case MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ:
-		return register_cmd(backend, cmd);
+		return register_on(backend, cmd);
 	default:
 		need = mbi_ready_bit_for(cmd);
 		if (need && !(mbi_state_load() & need))

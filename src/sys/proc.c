@@ -137,25 +137,32 @@ void mbi_parse_status(const char *buf, struct mbi_task_info *info)
 		info->sigblk = parse_hex(p + 9);
 }
 
-int mbi_task_info(int tid, struct mbi_task_info *info, int want_signals)
+/* /proc/self/task/TID/FILE into buf, then parse(buf, info). */
+static int task_read(int tid, const char *file, struct mbi_task_info *info,
+		     void (*parse)(const char *buf, struct mbi_task_info *info))
 {
 	char path[64], buf[2048];
 	long n;
 
+	fmt_path(path, "/proc/self/task/", tid, file);
+	n = mbi_read_file(path, buf, sizeof(buf));
+	if (n < 0)
+		return (int)n;
+	parse(buf, info);
+	return 0;
+}
+
+int mbi_task_stat(int tid, struct mbi_task_info *info)
+{
 	info->state = '?';
 	info->cpu = -1;
 	info->sigblk = 0;
-	fmt_path(path, "/proc/self/task/", tid, "/stat");
-	n = mbi_read_file(path, buf, sizeof(buf));
-	if (n < 0)
-		return (int)n;
-	mbi_parse_stat(buf, info);
-	if (!want_signals)
-		return 0;
-	fmt_path(path, "/proc/self/task/", tid, "/status");
-	n = mbi_read_file(path, buf, sizeof(buf));
-	if (n < 0)
-		return (int)n;
-	mbi_parse_status(buf, info);
-	return 0;
+	return task_read(tid, "/stat", info, mbi_parse_stat);
+}
+
+int mbi_task_stat_sigblk(int tid, struct mbi_task_info *info)
+{
+	int ret = mbi_task_stat(tid, info);
+
+	return ret ? ret : task_read(tid, "/status", info, mbi_parse_status);
 }

@@ -80,8 +80,12 @@ struct mbi_task_info {
 	uint64_t sigblk;	/* blocked signals (bit n-1 for signal n) */
 };
 
-/* Read /proc/self/task/TID/{stat,status}: 0, or -errno (-ENOENT: gone). */
-int mbi_task_info(int tid, struct mbi_task_info *info, int want_signals);
+/*
+ * State and CPU from /proc/self/task/TID/stat (sigblk left 0); the second
+ * also reads SigBlk from .../status. 0, or -errno (-ENOENT: gone).
+ */
+int mbi_task_stat(int tid, struct mbi_task_info *info);
+int mbi_task_stat_sigblk(int tid, struct mbi_task_info *info);
 
 /* Parsers, exposed for their unit tests. */
 void mbi_parse_stat(const char *buf, struct mbi_task_info *info);

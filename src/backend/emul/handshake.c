@@ -287,7 +287,7 @@ static int on_cpu(int tid, int cpu)
 {
 	struct mbi_task_info info;
 
-	return mbi_task_info(tid, &info, 0) || info.cpu < 0 || info.cpu == cpu;
+	return mbi_task_stat(tid, &info) || info.cpu < 0 || info.cpu == cpu;
 }
 
 static int wait_batch(struct mbi_round *r);
@@ -329,7 +329,7 @@ static enum lag classify(const struct mbi_round *r, int tid)
 	struct mbi_task_info info;
 	uint64_t bit = 1ull << (r->sig - 1);
 
-	if (mbi_task_info(tid, &info, 1) || info.state == 'Z' ||
+	if (mbi_task_stat_sigblk(tid, &info) || info.state == 'Z' ||
 	    info.state == 'X' || info.state == 'x')
 		return LAG_GONE;
 	if ((info.sigblk & bit) || info.state == 'D' || info.state == 'T' ||
