@@ -26,8 +26,11 @@
 #if defined(__has_include)
 #if __has_include(<sys/rseq.h>)
 #include <sys/rseq.h>
-/* Our sections must carry the signature glibc registered its areas with. */
+/* Our sections must carry the signature glibc registered its areas with
+ * (a C library without one for the architecture registers none). */
+#ifdef RSEQ_SIG
 _Static_assert(MBRSEQ_SIG == RSEQ_SIG, "MBRSEQ_SIG differs from glibc's");
+#endif
 #endif
 #endif
 
