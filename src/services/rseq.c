@@ -22,6 +22,7 @@
 #include <membarrier/rseq.h>
 
 #include "core/service.h"
+#include "rseq_internal.h"
 
 #if defined(__has_include)
 #if __has_include(<sys/rseq.h>)
@@ -99,13 +100,11 @@ static int register_own_area(void)
 	return ret;
 }
 
-MEMBARRIER_API int mbrseq_thread_init(void)
+static int thread_init(void)
 {
 	struct mbrseq_abi *rs;
 	int ret;
 
-	if (mbrseq_thread_abi)
-		return 0;
 	rs = libc_area();
 	if (rs) {
 		registrar = "libc";
@@ -118,6 +117,25 @@ MEMBARRIER_API int mbrseq_thread_init(void)
 	}
 	mbrseq_thread_abi = rs;
 	return 0;
+}
+
+/*
+ * Hooks into rseq_fallback.c, which makes the process-wide choice
+ * between critical sections and the fallback: once the process runs the
+ * fallback, no thread uses its area, even one that could register.
+ */
+MEMBARRIER_API int mbrseq_thread_init(void)
+{
+	int ret;
+
+	if (mbrseq_thread_abi)
+		return 0;
+	if (mbi_rseq_fallback_on())
+		return -ENOSYS;
+	ret = mbi_rseq_choose(thread_init());
+	if (ret)
+		mbrseq_thread_abi = NULL;
+	return ret;
 }
 
 MEMBARRIER_API int mbrseq_available(void)
@@ -154,6 +172,8 @@ MEMBARRIER_API int mbrseq_fence(int cpu)
 	static int reported;
 	long ret;
 
+	if (mbi_rseq_fallback_on())	/* hook: rseq_fallback.c */
+		return mbrseq_fallback_fence();
 	if (cpu >= 0)
 		ret = mbi_service_barrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ,
 					  MEMBARRIER_CMD_FLAG_CPU, cpu);
