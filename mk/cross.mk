@@ -7,7 +7,7 @@ AARCH64_SYSROOT ?= /usr/aarch64-linux-gnu
 AARCH64_TESTS = t-api t-conformance t-differential t-load-registration t-cxx \
 	t-jit t-biased-lock t-emul-hazards t-global-expedited t-rseq-abort \
 	t-rseq-counter t-rseq-list t-rseq-swap t-rseq-fence-cpu t-rseq-fallback \
-	t-rcu t-rcu-list t-rcu-torture
+	t-rseq-cid t-rcu t-rcu-list t-rcu-torture
 AARCH64_SH = tests/tool/t-examples.sh tests/tool/t-status.sh \
 	tests/tool/t-litmus.sh
 

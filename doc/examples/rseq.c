@@ -27,7 +27,7 @@ int main(void)
 	if (!(pc = mbrseq_percpu_create()))
 		return 1;
 	for (int i = 0; i < 2; i++)
-		pthread_create(&t[i], NULL, adder, &t[i]);
+		pthread_create(&t[i], NULL, adder, pc);
 	for (int i = 0; i < 2; i++)
 		pthread_join(t[i], &failed[i]);
 	if (failed[0] || failed[1])

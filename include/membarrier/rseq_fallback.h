@@ -19,9 +19,10 @@
  * so the head read cannot be popped and pushed back meanwhile).
  *
  * The swap: every operation brackets itself in its thread's record
- * (entries, exits: an atomic add each, so a signal handler's operation
- * nests), and the fence is membarrier(PRIVATE_EXPEDITED) followed by a
- * wait for every operation that had entered to exit:
+ * (entries, exits: plain stores by their thread; an operation in a
+ * signal handler nests inside the one it interrupted), and the fence is
+ * membarrier(PRIVATE_EXPEDITED) followed by a wait for every operation
+ * that had entered to exit:
  *
  *   T (fallback operation)              S (mbrseq_swap)
  *   entries++                           ctl[X].active = B  (was A)

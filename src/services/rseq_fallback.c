@@ -73,11 +73,17 @@ MEMBARRIER_API int mbrseq_fallback_active(void)
 
 /*
  * Operations a thread entered and exited; records are never freed (the
- * fence walks them without a lock), a dead thread's is reused.
+ * fence walks them without a lock), a dead thread's is reused. Only the
+ * owner writes entries and exits, so plain stores do: an operation in
+ * a signal handler that interrupts one of the owner's finds depth > 0
+ * and leaves both alone (the one it interrupted is counted and exits
+ * after it), or finds depth 0 and restores it, so that no store of the
+ * owner's is ever based on a stale load.
  */
 struct record {
 	uint32_t entries;
 	uint32_t exits;
+	unsigned int depth;	/* operations under way on this thread */
 	struct record *next;	/* in the registry */
 	int owned;		/* a live thread uses it */
 } __attribute__((aligned(64)));
@@ -155,14 +161,23 @@ static struct record *record_get(void)
  */
 static void enter(struct record *r)
 {
-	__atomic_fetch_add(&r->entries, 1, __ATOMIC_RELAXED);
+	unsigned int d = r->depth;
+
+	r->depth = d + 1;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);	/* depth before entries */
+	if (!d)
+		__atomic_store_n(&r->entries, r->entries + 1, __ATOMIC_RELAXED);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 
 /* Release: the update precedes the exit (pairs with wait_exits()). */
 static void leave(struct record *r)
 {
-	__atomic_fetch_add(&r->exits, 1, __ATOMIC_RELEASE);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	if (r->depth == 1)
+		__atomic_store_n(&r->exits, r->exits + 1, __ATOMIC_RELEASE);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);	/* exits before depth */
+	r->depth--;
 }
 
 /* ---- the operations ---- */
