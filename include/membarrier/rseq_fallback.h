@@ -16,7 +16,10 @@
  * same slot at once: a fetch-add for add, a compare-and-swap for push,
  * and for pop a compare-and-swap under a per-CPU pop lock, which rules
  * out ABA (a node can leave a list only through a pop holding its lock,
- * so the head read cannot be popped and pushed back meanwhile).
+ * so the head read cannot be popped and pushed back meanwhile). A pop
+ * in a signal handler that interrupted a pop of its own thread under
+ * the same lock returns no node. Operations may run in signal handlers,
+ * a thread's first excepted (it allocates the thread's record).
  *
  * The swap: every operation brackets itself in its thread's record
  * (entries, exits: plain stores by their thread; an operation in a

@@ -84,6 +84,7 @@ struct record {
 	uint32_t entries;
 	uint32_t exits;
 	unsigned int depth;	/* operations under way on this thread */
+	uint32_t *popping;	/* the pop lock this thread takes or holds */
 	struct record *next;	/* in the registry */
 	int owned;		/* a live thread uses it */
 } __attribute__((aligned(64)));
@@ -276,6 +277,8 @@ static void pop_unlock(uint32_t *l)
  * they change head, the CAS fails and retries with the new head. The
  * node read cannot leave the list meanwhile (that takes a pop, and pops
  * hold the lock), so its next is the one it had when it was pushed.
+ * A pop in a signal handler that interrupted its own thread's pop on
+ * the same lock finds nothing (rather than wait for itself forever).
  */
 MEMBARRIER_API int mbrseq_fallback_pop(struct mbrseq_percpu *pc, size_t off,
 				       struct mbrseq_node **out)
@@ -290,8 +293,12 @@ MEMBARRIER_API int mbrseq_fallback_pop(struct mbrseq_percpu *pc, size_t off,
 		return -ENOMEM;
 	cpu = slot_cpu(pc);
 	l = (uint32_t *)(ctl_line(pc, cpu) + POP_LOCK_OFFSET);
+	if (r->popping == l)
+		return cpu;
 	enter(r);
 	head = (struct mbrseq_node **)active_slot(pc, cpu, off);
+	r->popping = l;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);	/* before taking it */
 	pop_lock(l);
 	n = __atomic_load_n(head, __ATOMIC_ACQUIRE);
 	while (n && !__atomic_compare_exchange_n(head, &n, n->next, 1,
@@ -299,6 +306,8 @@ MEMBARRIER_API int mbrseq_fallback_pop(struct mbrseq_percpu *pc, size_t off,
 						 __ATOMIC_ACQUIRE))
 		;
 	pop_unlock(l);
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);	/* after leaving it */
+	r->popping = NULL;
 	leave(r);
 	*out = n;
 	return cpu;

@@ -4,7 +4,8 @@
  * forced with MEMBARRIER_RSEQ=fallback, as it runs where rseq is missing
  * (under qemu-user it is the only path): the counter is exact, the
  * lists lose and duplicate no node, and after mbrseq_swap() the
- * now-inactive copy no longer changes.
+ * now-inactive copy no longer changes, with operations nested in signal
+ * handlers too.
  *
  * MEMBARRIER_RSEQ_TEST_DELAY widens every operation's window between
  * its load of the active pointer and its update, so that the control
@@ -13,6 +14,8 @@
  * sees the violation the fence prevents, in the same run.
  */
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,10 +136,26 @@ struct incr {
 	long ops;
 };
 
+static int ready;
+static volatile long handler_ops;	/* incrementer 0's handler only */
+
+/* Interrupts incrementer 0, mostly inside one of its operations. */
+static void nested_add(int sig)
+{
+	(void)sig;
+	if (mbrseq_percpu_add(pc, 0, 1) >= 0)
+		handler_ops++;
+}
+
 static void *incrementer(void *arg)
 {
 	struct incr *w = arg;
 
+	/* The first operation allocates the thread's record: not in a
+	 * handler. */
+	if (mbrseq_percpu_add(pc, 0, 1) >= 0)
+		w->ops++;
+	__atomic_fetch_add(&ready, 1, __ATOMIC_RELEASE);
 	while (!__atomic_load_n(&stop, __ATOMIC_RELAXED))
 		if (mbrseq_percpu_add(pc, 0, 1) >= 0)
 			w->ops++;
@@ -165,13 +184,18 @@ static int swap_rounds(int fenced, long *drained, long *ops)
 
 	pc = mbrseq_percpu_create();
 	__atomic_store_n(&stop, 0, __ATOMIC_RELAXED);
+	ready = 0;
+	handler_ops = 0;
 	for (int i = 0; i < 2; i++)
 		pthread_create(&t[i], NULL, incrementer, &w[i]);
+	while (__atomic_load_n(&ready, __ATOMIC_ACQUIRE) < 2)
+		sched_yield();
 	*drained = 0;
 	for (int r = 0; r < ROUNDS; r++) {
 		int old = mbrseq_percpu_active(pc, 0);
 		intptr_t before, after;
 
+		pthread_kill(t[0], SIGUSR1);	/* an operation nested in one */
 		if (fenced ? mbrseq_swap(pc, -1) : mbrseq_publish(pc, -1))
 			late = -1000000;
 		before = inactive_sum(old);
@@ -185,7 +209,7 @@ static int swap_rounds(int fenced, long *drained, long *ops)
 	for (int i = 0; i < 2; i++)
 		pthread_join(t[i], NULL);
 	*drained += mbrseq_percpu_sum(pc, -1, 0);
-	*ops = w[0].ops + w[1].ops;
+	*ops = w[0].ops + w[1].ops + handler_ops;
 	mbrseq_percpu_destroy(pc);
 	return late;
 }
@@ -196,9 +220,10 @@ static void test_swap(void)
 	int late = swap_rounds(1, &drained, &ops);
 
 	tap_ok(late == 0 && drained == ops,
-	       "swap: %d mbrseq_swap() under 2 incrementers: %d rounds with "
-	       "a late add to the inactive copy; drained %ld of %ld adds",
-	       ROUNDS, late, drained, ops);
+	       "swap: %d mbrseq_swap() under 2 incrementers, one signalled "
+	       "into a nested add each round (%ld): %d rounds with a late add "
+	       "to the inactive copy; drained %ld of %ld adds", ROUNDS,
+	       (long)handler_ops, late, drained, ops);
 	late = swap_rounds(0, &drained, &ops);
 	tap_ok(late > 0,
 	       "control, publish without the fence: %d of %d rounds with a "
@@ -209,6 +234,7 @@ int main(void)
 {
 	setenv("MEMBARRIER_RSEQ", "fallback", 1);
 	setenv("MEMBARRIER_RSEQ_TEST_DELAY", "3000", 1);
+	signal(SIGUSR1, nested_add);
 	tap_ok(mbrseq_fallback_active() && !mbrseq_available() &&
 	       mbrseq_cpu() >= 0,
 	       "MEMBARRIER_RSEQ=fallback: the operations run the fallback "
