@@ -10,8 +10,9 @@
  * life of the process: the choice is made once, at the first thread's
  * first operation, so that no object is ever updated both ways.
  *
- * Each thread picks the slot of the CPU sched_getcpu() names (a hint:
- * the thread may be elsewhere by the time it writes) and updates it
+ * Each thread picks the slot of the CPU sched_getcpu() named at one of
+ * its last 64 operations (a hint: the thread may be elsewhere by the
+ * time it writes) and updates it
  * with atomic instructions, since threads on other CPUs may update the
  * same slot at once: a fetch-add for add, a compare-and-swap for push,
  * and for pop a compare-and-swap under a per-CPU pop lock, which rules

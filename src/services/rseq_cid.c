@@ -22,6 +22,8 @@
 extern const unsigned int __rseq_size __attribute__((weak));
 
 MEMBARRIER_API int mbrseq_cid_field;
+static __thread int hint;
+static __thread unsigned int hint_uses;
 
 /*
  * mm_cid where the kernel fills it (its rseq feature size covers the
@@ -62,8 +64,13 @@ MEMBARRIER_API int mbrseq_cid_slow(void)
 	if (field > 0 && mbrseq_thread_init() == 0)
 		return (int)MEMBARRIER_LOAD_SHARED(*(const uint32_t *)
 			((const char *)mbrseq_thread_abi + field));
-	cpu = sched_getcpu();
-	return cpu < 0 ? 0 : cpu;
+	/* No area: the CPU of one of the thread's last 64 calls, since
+	 * sched_getcpu() may be a system call (qemu-user). */
+	if (hint_uses++ % 64 == 0) {
+		cpu = sched_getcpu();
+		hint = cpu < 0 ? 0 : cpu;
+	}
+	return hint;
 }
 
 MEMBARRIER_API const char *mbrseq_cid_source(void)

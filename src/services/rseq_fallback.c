@@ -85,6 +85,8 @@ struct record {
 	uint32_t exits;
 	unsigned int depth;	/* operations under way on this thread */
 	uint32_t *popping;	/* the pop lock this thread takes or holds */
+	int cpu;		/* slot hint, from sched_getcpu() */
+	unsigned int uses;	/* operations since the hint was taken */
 	struct record *next;	/* in the registry */
 	int owned;		/* a live thread uses it */
 } __attribute__((aligned(64)));
@@ -194,14 +196,22 @@ static char *ctl_line(const struct mbrseq_percpu *pc, int cpu)
 	return pc->ctl + ((size_t)cpu << MBRSEQ_ARCH_SLOT_SHIFT);
 }
 
-/* The slot of the CPU the thread runs on now, or had just run on. */
-static int slot_cpu(const struct mbrseq_percpu *pc)
-{
-	int cpu = sched_getcpu();
+/*
+ * The slot of the CPU the thread ran on at most SLOT_REFRESH operations
+ * ago: only a hint (the updates are atomic), asked again now and then
+ * because sched_getcpu() is a system call where the vDSO lacks getcpu
+ * (qemu-user: 1.5 us a call).
+ */
+#define SLOT_REFRESH	64
 
-	if (membarrier_unlikely(cpu < 0))
-		return 0;
-	return cpu < pc->nr_cpus ? cpu : cpu % pc->nr_cpus;
+static int slot_cpu(struct record *r, const struct mbrseq_percpu *pc)
+{
+	if (membarrier_unlikely(r->uses++ % SLOT_REFRESH == 0)) {
+		int cpu = sched_getcpu();
+
+		r->cpu = cpu < 0 ? 0 : cpu;
+	}
+	return r->cpu < pc->nr_cpus ? r->cpu : r->cpu % pc->nr_cpus;
 }
 
 /* Acquire pairs with the release in rseq.c's flip(): what the swapper
@@ -225,7 +235,7 @@ MEMBARRIER_API int mbrseq_fallback_add(struct mbrseq_percpu *pc, size_t off,
 
 	if (!r)
 		return -ENOMEM;
-	cpu = slot_cpu(pc);
+	cpu = slot_cpu(r, pc);
 	enter(r);
 	__atomic_fetch_add((intptr_t *)active_slot(pc, cpu, off), v,
 			   __ATOMIC_RELAXED);
@@ -244,7 +254,7 @@ MEMBARRIER_API int mbrseq_fallback_push(struct mbrseq_percpu *pc, size_t off,
 
 	if (!r)
 		return -ENOMEM;
-	cpu = slot_cpu(pc);
+	cpu = slot_cpu(r, pc);
 	enter(r);
 	head = (struct mbrseq_node **)active_slot(pc, cpu, off);
 	h = __atomic_load_n(head, __ATOMIC_RELAXED);
@@ -291,7 +301,7 @@ MEMBARRIER_API int mbrseq_fallback_pop(struct mbrseq_percpu *pc, size_t off,
 	*out = NULL;
 	if (!r)
 		return -ENOMEM;
-	cpu = slot_cpu(pc);
+	cpu = slot_cpu(r, pc);
 	l = (uint32_t *)(ctl_line(pc, cpu) + POP_LOCK_OFFSET);
 	if (r->popping == l)
 		return cpu;
