@@ -33,8 +33,8 @@ msg = @printf '  %-7s %s\n' $(1) $(2)
 endif
 
 ARCH := $(firstword $(subst -, ,$(shell $(CC) -dumpmachine)))
-ifeq ($(filter x86_64 aarch64,$(ARCH)),)
-$(error libmembarrier supports x86_64 and aarch64; $(CC) targets '$(ARCH)')
+ifeq ($(filter x86_64 aarch64 riscv64,$(ARCH)),)
+$(error libmembarrier supports x86_64, aarch64 and riscv64; $(CC) targets '$(ARCH)')
 endif
 
 WARNINGS := -Wall -Wextra -Wshadow -Wstrict-prototypes \

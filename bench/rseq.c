@@ -6,12 +6,19 @@
  * bounces its cache line between them. Two threads, pinned to two CPUs
  * where the process may use two.
  *
- * ROUNDS rounds, each running both workloads for seconds / (2 * ROUNDS),
+ * ROUNDS rounds, each running both workloads for seconds / (6 * ROUNDS),
  * in alternating order so that drift favours neither. ops_per_s: the
  * mean over the rounds of both threads' operations per second; ratio:
  * the median of the per-round ratios; limit: the issue's (per-CPU at
  * least 2x the atomic).
  * percpu_exact: the per-CPU slots sum to the operations counted.
+ *
+ * Two more items, the same way against the same shared atomic:
+ *   percpu_counter_fallback  mbrseq_fallback_add(), the path taken where
+ *                            rseq is missing (forced here, whatever the
+ *                            process runs), no limit: it shows the cost
+ *   cid_counter              mbrseq_cid_counter_add(), one atomic add on
+ *                            the slot of the thread's concurrency id
  */
 #include <errno.h>
 #include <pthread.h>
@@ -22,6 +29,7 @@
 
 #include <membarrier/arch.h>
 #include <membarrier/rseq.h>
+#include <membarrier/rseq_cid.h>
 
 #include "tool.h"
 #include "bench.h"
@@ -33,7 +41,7 @@
 #define BATCH	256
 #define LIMIT	2.0
 
-enum kind { KIND_PERCPU, KIND_ATOMIC };
+enum kind { KIND_PERCPU, KIND_ATOMIC, KIND_FALLBACK, KIND_CID };
 
 struct run {
 	intptr_t shared __attribute__((aligned(128)));	/* alone on its line */
@@ -41,6 +49,7 @@ struct run {
 	int go, ready;
 	enum kind kind;
 	struct mbrseq_percpu *pc;
+	struct mbrseq_cid_counter *cid;
 };
 
 struct worker {
@@ -58,6 +67,30 @@ static uint64_t loop_percpu(struct run *r)
 	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
 		for (int i = 0; i < BATCH; i++)
 			mbrseq_percpu_add(r->pc, 0, 1);
+		ops += BATCH;
+	}
+	return ops;
+}
+
+static uint64_t loop_fallback(struct run *r)
+{
+	uint64_t ops = 0;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
+		for (int i = 0; i < BATCH; i++)
+			mbrseq_fallback_add(r->pc, 0, 1);
+		ops += BATCH;
+	}
+	return ops;
+}
+
+static uint64_t loop_cid(struct run *r)
+{
+	uint64_t ops = 0;
+
+	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
+		for (int i = 0; i < BATCH; i++)
+			mbrseq_cid_counter_add(r->cid, 1);
 		ops += BATCH;
 	}
 	return ops;
@@ -82,6 +115,9 @@ static void *worker(void *arg)
 
 	cpus_pin_self(w->cpu);
 	w->error = mbrseq_thread_init();
+	/* Only critical sections need the area; the fallback runs without. */
+	if (r->kind != KIND_PERCPU || mbrseq_fallback_active())
+		w->error = 0;
 	/* Release pairs with phase()'s acquire of ready: error is set. */
 	__atomic_fetch_add(&r->ready, 1, __ATOMIC_RELEASE);
 	/* Acquire pairs with the release of go in phase(). */
@@ -89,7 +125,19 @@ static void *worker(void *arg)
 		membarrier_arch_relax();
 	if (w->error)
 		return NULL;
-	w->ops = r->kind == KIND_PERCPU ? loop_percpu(r) : loop_atomic(r);
+	switch (r->kind) {
+	case KIND_PERCPU:
+		w->ops = loop_percpu(r);
+		break;
+	case KIND_FALLBACK:
+		w->ops = loop_fallback(r);
+		break;
+	case KIND_CID:
+		w->ops = loop_cid(r);
+		break;
+	default:
+		w->ops = loop_atomic(r);
+	}
 	return NULL;
 }
 
@@ -129,63 +177,122 @@ static double phase(struct run *r, enum kind kind, const int *cpus,
 	return (double)ops * 1e9 / (double)(t1 - t0);
 }
 
-static int fail(const char *why)
+static int fail(const char *item, const char *why)
 {
-	printf("bench=services item=percpu_counter threads=%d error=%s "
-	       "pass=no\n", THREADS, why);
+	printf("bench=services item=%s threads=%d error=%s pass=no\n", item,
+	       THREADS, why);
 	return 1;
+}
+
+/* One side of a comparison: mean operations per second, total ops. */
+struct side {
+	double sum;
+	uint64_t ops;
+};
+
+/*
+ * ROUNDS rounds of kind against the shared atomic, alternating which
+ * runs first: the median per-round ratio (kind / atomic), or -1.
+ */
+static double compare(struct run *r, enum kind kind, const int *cpus,
+		      uint64_t ns, struct side *k, struct side *a)
+{
+	double ratio[ROUNDS];
+
+	*k = (struct side){ 0 };
+	*a = (struct side){ 0 };
+	r->shared = 0;
+	for (int n = 0; n < ROUNDS; n++) {
+		double x = 0, y = 0;
+
+		for (int step = 0; step < 2; step++) {
+			int atomic_now = (n + step) & 1;
+			double v = phase(r, atomic_now ? KIND_ATOMIC : kind, cpus,
+					 ns, atomic_now ? &a->ops : &k->ops);
+
+			if (v < 0)
+				return -1;
+			*(atomic_now ? &y : &x) = v;
+		}
+		k->sum += x;
+		a->sum += y;
+		ratio[n] = x / y;
+	}
+	return bench_median(ratio, ROUNDS);
+}
+
+static int line(const char *item, const char *name, const char *extra,
+		struct side *k, struct side *a, double median, double limit,
+		int exact, int pinned)
+{
+	int pass = exact && (limit <= 0 || median >= limit);
+
+	printf("bench=services item=%s threads=%d pinned=%s rounds=%d %s"
+	       "%s_ops_per_s=%.4g atomic_ops_per_s=%.4g ratio=%.2f ", item,
+	       THREADS, pinned ? "yes" : "no", ROUNDS, extra, name,
+	       k->sum / ROUNDS, a->sum / ROUNDS, median);
+	if (limit > 0)
+		printf("limit=%.0f ", limit);
+	printf("exact=%s pass=%s\n", exact ? "yes" : "no", pass ? "yes" : "no");
+	fflush(stdout);
+	return 0;
 }
 
 int bench_services_rseq(double seconds)
 {
 	static struct run r;
-	double percpu[ROUNDS], atomic[ROUNDS], ratio[ROUNDS];
-	double sum_p = 0, sum_a = 0, median;
-	uint64_t ns, ops_p = 0, ops_a = 0;
-	int cpus[THREADS], pinned, ret, exact;
+	struct side k, a;
+	uint64_t ns;
+	int cpus[THREADS], pinned, exact;
+	double median;
+	char extra[64];
 
 	if (!(seconds > 0))
 		seconds = 2;
-	ns = (uint64_t)(seconds * 1e9 / (2 * ROUNDS));
-	ret = mbrseq_thread_init();
-	if (ret) {
-		fprintf(stderr, "membarrier: bench services: no rseq here: %s\n",
-			strerror(-ret));
-		return fail("rseq-unavailable");
-	}
-	r.shared = 0;
+	/* Three items, two workloads each, ROUNDS rounds. */
+	ns = (uint64_t)(seconds * 1e9 / (3 * 2 * ROUNDS));
+	pinned = cpus_pick_two(cpus) == 0;
+
+	/* The per-CPU counter: critical sections, or the fallback where the
+	 * process runs it (path= says which). */
 	r.pc = mbrseq_percpu_create();
 	if (!r.pc)
-		return fail("no-memory");
-	pinned = cpus_pick_two(cpus) == 0;
-	for (int n = 0; n < ROUNDS; n++) {
-		/* Alternate the order: drift favours neither workload. */
-		int first = n & 1;
-
-		for (int k = 0; k < 2; k++) {
-			enum kind kind = (enum kind)((first + k) & 1);
-			double *out = kind == KIND_PERCPU ? &percpu[n] : &atomic[n];
-
-			*out = phase(&r, kind, cpus, ns,
-				     kind == KIND_PERCPU ? &ops_p : &ops_a);
-			if (*out < 0) {
-				mbrseq_percpu_destroy(r.pc);
-				return fail("thread");
-			}
-		}
-		sum_p += percpu[n];
-		sum_a += atomic[n];
-		ratio[n] = percpu[n] / atomic[n];
-	}
-	exact = (uint64_t)mbrseq_percpu_sum(r.pc, -1, 0) == ops_p &&
-		(uint64_t)r.shared == ops_a;
+		return fail("percpu_counter", "no-memory");
+	median = compare(&r, KIND_PERCPU, cpus, ns, &k, &a);
+	if (median < 0)
+		return fail("percpu_counter", "thread");
+	exact = (uint64_t)mbrseq_percpu_sum(r.pc, -1, 0) == k.ops &&
+		(uint64_t)r.shared == a.ops;
+	snprintf(extra, sizeof(extra), "path=%s ",
+		 mbrseq_fallback_active() ? "fallback" : "rseq");
+	line("percpu_counter", "percpu", extra, &k, &a, median,
+	     mbrseq_fallback_active() ? 0 : LIMIT, exact, pinned);
 	mbrseq_percpu_destroy(r.pc);
-	median = bench_median(ratio, ROUNDS);
-	printf("bench=services item=percpu_counter threads=%d pinned=%s "
-	       "rounds=%d percpu_ops_per_s=%.4g atomic_ops_per_s=%.4g "
-	       "ratio=%.2f limit=%.0f exact=%s pass=%s\n", THREADS,
-	       pinned ? "yes" : "no", ROUNDS, sum_p / ROUNDS, sum_a / ROUNDS,
-	       median, LIMIT, exact ? "yes" : "no",
-	       median >= LIMIT && exact ? "yes" : "no");
+
+	/* The fallback, forced. */
+	r.pc = mbrseq_percpu_create();
+	if (!r.pc)
+		return fail("percpu_counter_fallback", "no-memory");
+	median = compare(&r, KIND_FALLBACK, cpus, ns, &k, &a);
+	if (median < 0)
+		return fail("percpu_counter_fallback", "thread");
+	exact = (uint64_t)mbrseq_percpu_sum(r.pc, -1, 0) == k.ops &&
+		(uint64_t)r.shared == a.ops;
+	line("percpu_counter_fallback", "fallback", "path=fallback ", &k, &a,
+	     median, 0, exact, pinned);
+	mbrseq_percpu_destroy(r.pc);
+
+	/* The counter indexed by concurrency id. */
+	r.cid = mbrseq_cid_counter_create();
+	if (!r.cid)
+		return fail("cid_counter", "no-memory");
+	median = compare(&r, KIND_CID, cpus, ns, &k, &a);
+	if (median < 0)
+		return fail("cid_counter", "thread");
+	exact = (uint64_t)mbrseq_cid_counter_sum(r.cid) == k.ops &&
+		(uint64_t)r.shared == a.ops;
+	snprintf(extra, sizeof(extra), "source=%s ", mbrseq_cid_source());
+	line("cid_counter", "cid", extra, &k, &a, median, 0, exact, pinned);
+	mbrseq_cid_counter_destroy(r.cid);
 	return 0;
 }

@@ -71,6 +71,37 @@ static inline void rseq_probe_spin(struct rseq *rs, int *in_cs)
 		  [sig] "i"(RSEQ_SIG)
 		: "x9", "x10", "memory", "cc");
 }
+#elif defined(__riscv) && __riscv_xlen == 64
+/* glibc 2.36 has no riscv RSEQ_SIG (and registers no area: callers
+ * check __rseq_size); later ones define it as this word. */
+#ifndef RSEQ_SIG
+#define RSEQ_SIG 0xf1401073	/* csrw mhartid, zero */
+#endif
+static inline void rseq_probe_spin(struct rseq *rs, int *in_cs)
+{
+	__asm__ __volatile__(
+		".pushsection __rseq_cs, \"aw\"\n\t"
+		".balign 32\n"
+		"10:\n\t"
+		".long 0, 0\n\t"
+		".quad 11f, (12f - 11f), 13f\n\t"
+		".popsection\n\t"
+		"lla t0, 10b\n\t"
+		"sd t0, %[cs_off](%[rs])\n"
+		"11:\n\t"
+		"li t1, 1\n\t"
+		"sw t1, %[in]\n"
+		"14:\n\t"
+		"j 14b\n"
+		"12:\n\t"
+		".balign 4\n\t"
+		".4byte %[sig]\n"
+		"13:\n\t"
+		: [in] "=m"(*in_cs)
+		: [rs] "r"(rs), [cs_off] "i"(offsetof(struct rseq, rseq_cs)),
+		  [sig] "i"(RSEQ_SIG)
+		: "t0", "t1", "memory");
+}
 #else
 #error "rseq_probe.h: no critical section for this architecture"
 #endif

@@ -14,6 +14,8 @@ int main(void)
 	static const unsigned char code[] = { 0xb8, 42, 0, 0, 0, 0xc3 };	/* mov $42,%eax; ret */
 #elif defined(__aarch64__)
 	static const uint32_t code[] = { 0x52800540u, 0xd65f03c0u };	/* mov w0,#42; ret */
+#elif defined(__riscv)
+	static const uint32_t code[] = { 0x02a00513u, 0x00008067u };	/* li a0,42; ret */
 #endif
 	unsigned char *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
 				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

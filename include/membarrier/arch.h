@@ -20,8 +20,10 @@
 #include <membarrier/arch/x86_64.h>
 #elif defined(__aarch64__)
 #include <membarrier/arch/aarch64.h>
+#elif defined(__riscv) && __riscv_xlen == 64
+#include <membarrier/arch/riscv64.h>
 #else
-#error "libmembarrier supports x86_64 and aarch64 only; add include/membarrier/arch/<arch>.h and src/arch/<arch>.h to port it"
+#error "libmembarrier supports x86_64, aarch64 and riscv64 only; add include/membarrier/arch/<arch>.h and src/arch/<arch>.h to port it"
 #endif
 
 #endif /* MEMBARRIER_ARCH_H */

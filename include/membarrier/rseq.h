@@ -60,8 +60,9 @@
  * (glibc 2.35+: __rseq_offset, __rseq_size), else one the library
  * registers for the thread on its first operation (the rseq system call;
  * e.g. under GLIBC_TUNABLES=glibc.pthread.rseq=0). Where neither works
- * (kernels before 4.18, qemu-user, a seccomp filter), operations return
- * -errno and do nothing.
+ * (kernels before 4.18, qemu-user, a seccomp filter), the operations
+ * and the fence run a fallback built on atomic instructions and the
+ * plain barrier, for the whole process: <membarrier/rseq_fallback.h>.
  *
  * Swaps of one object are serialized by the caller, who owns the
  * inactive copy until its next swap (a concurrent swap gets -EBUSY).
@@ -211,6 +212,9 @@ void __tsan_release(void *addr);
 #define mbrseq_tsan_release(p)	do { } while (0)
 #endif
 
+/* The fallback, where rseq is missing (hooks: the mbrseq_fb_* calls). */
+#include <membarrier/rseq_fallback.h>
+
 /* ---- fast paths ---- */
 
 /* The calling thread's rseq area, initializing it on first use. */
@@ -233,12 +237,13 @@ static inline int mbrseq_cpu(void)
 	struct mbrseq_abi *rs;
 	int ret = mbrseq_abi_get(&rs);
 
-	return ret ? ret : (int)MEMBARRIER_LOAD_SHARED(rs->cpu_id);
+	return ret ? mbrseq_fb_cpu(ret) : (int)MEMBARRIER_LOAD_SHARED(rs->cpu_id);
 }
 
 /*
  * Add v to the intptr_t at offset off of this CPU's active slot. Returns
- * the CPU it was added on, or -errno (nothing added).
+ * the CPU it was added on, or -errno (nothing added: rseq missing for
+ * this thread alone, while the process uses it).
  */
 static inline int mbrseq_percpu_add(struct mbrseq_percpu *pc, size_t off,
 				    intptr_t v)
@@ -246,7 +251,8 @@ static inline int mbrseq_percpu_add(struct mbrseq_percpu *pc, size_t off,
 	struct mbrseq_abi *rs;
 	int ret = mbrseq_abi_get(&rs);
 
-	return ret ? ret : mbrseq_arch_add(rs, pc->ctl, off, v);
+	return ret ? mbrseq_fb_add(pc, off, v, ret) :
+		     mbrseq_arch_add(rs, pc->ctl, off, v);
 }
 
 /*
@@ -260,7 +266,7 @@ static inline int mbrseq_percpu_push(struct mbrseq_percpu *pc, size_t off,
 	int ret = mbrseq_abi_get(&rs);
 
 	if (ret)
-		return ret;
+		return mbrseq_fb_push(pc, off, node, ret);
 	mbrseq_tsan_release(node);
 	return mbrseq_arch_push(rs, pc->ctl, off, node);
 }
@@ -276,10 +282,8 @@ static inline int mbrseq_percpu_pop(struct mbrseq_percpu *pc, size_t off,
 	struct mbrseq_abi *rs;
 	int ret = mbrseq_abi_get(&rs);
 
-	if (ret) {
-		*node = NULL;
-		return ret;
-	}
+	if (ret)
+		return mbrseq_fb_pop(pc, off, node, ret);
 	ret = mbrseq_arch_pop(rs, pc->ctl, off, node);
 	if (*node)
 		mbrseq_tsan_acquire(*node);

@@ -5,6 +5,10 @@
  * refuses unknown ones; this adds, per architecture:
  *   mbi_syscall3/6()          raw system call, returns -errno on error
  *   mbi_arch_sync_core()      context-synchronizing instruction
+ *   mbi_arch_sync_core_prepare()  what makes threads that are not
+ *                             running serialize before they next run
+ *                             (riscv64 only; elsewhere the return to
+ *                             user mode does)
  *   mbi_arch_icache_sync()    cache maintenance after writing code
  *   mbi_arch_cycles()         constant-rate counter common to all CPUs
  *   mbi_arch_tlb_flush_interrupts()  1 if remote TLB flushes are IPIs
@@ -23,6 +27,16 @@
 #include "arch/x86_64.h"
 #elif defined(MEMBARRIER_ARCH_AARCH64)
 #include "arch/aarch64.h"
+#elif defined(MEMBARRIER_ARCH_RISCV64)
+#include "arch/riscv64.h"
+#endif
+
+/* Nothing to prepare where the return to user mode serializes. */
+#ifndef MBI_ARCH_HAS_SYNC_CORE_PREPARE
+static inline long mbi_arch_sync_core_prepare(void)
+{
+	return 0;
+}
 #endif
 
 #endif /* MBI_ARCH_H */

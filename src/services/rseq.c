@@ -22,12 +22,16 @@
 #include <membarrier/rseq.h>
 
 #include "core/service.h"
+#include "rseq_internal.h"
 
 #if defined(__has_include)
 #if __has_include(<sys/rseq.h>)
 #include <sys/rseq.h>
-/* Our sections must carry the signature glibc registered its areas with. */
+/* Our sections must carry the signature glibc registered its areas with
+ * (a C library without one for the architecture registers none). */
+#ifdef RSEQ_SIG
 _Static_assert(MBRSEQ_SIG == RSEQ_SIG, "MBRSEQ_SIG differs from glibc's");
+#endif
 #endif
 #endif
 
@@ -96,13 +100,11 @@ static int register_own_area(void)
 	return ret;
 }
 
-MEMBARRIER_API int mbrseq_thread_init(void)
+static int thread_init(void)
 {
 	struct mbrseq_abi *rs;
 	int ret;
 
-	if (mbrseq_thread_abi)
-		return 0;
 	rs = libc_area();
 	if (rs) {
 		registrar = "libc";
@@ -115,6 +117,25 @@ MEMBARRIER_API int mbrseq_thread_init(void)
 	}
 	mbrseq_thread_abi = rs;
 	return 0;
+}
+
+/*
+ * Hooks into rseq_fallback.c, which makes the process-wide choice
+ * between critical sections and the fallback: once the process runs the
+ * fallback, no thread uses its area, even one that could register.
+ */
+MEMBARRIER_API int mbrseq_thread_init(void)
+{
+	int ret;
+
+	if (mbrseq_thread_abi)
+		return 0;
+	if (mbi_rseq_fallback_on())
+		return -ENOSYS;
+	ret = mbi_rseq_choose(thread_init());
+	if (ret)
+		mbrseq_thread_abi = NULL;
+	return ret;
 }
 
 MEMBARRIER_API int mbrseq_available(void)
@@ -151,6 +172,8 @@ MEMBARRIER_API int mbrseq_fence(int cpu)
 	static int reported;
 	long ret;
 
+	if (mbi_rseq_fallback_on())	/* hook: rseq_fallback.c */
+		return mbrseq_fallback_fence();
 	if (cpu >= 0)
 		ret = mbi_service_barrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ,
 					  MEMBARRIER_CMD_FLAG_CPU, cpu);

@@ -11,6 +11,7 @@
 #include <membarrier/rcu_list.h>
 #include <membarrier/rcu_fence.h>
 #include <membarrier/rseq.h>
+#include <membarrier/rseq_cid.h>
 
 #include <cstdio>
 
@@ -29,6 +30,12 @@ int main()
 		mbbias_destroy(&lock);
 	}
 	std::printf("ok %d - biased lock owner path from C++\n", ++n);
+	if (struct mbrseq_cid_counter *c = mbrseq_cid_counter_create()) {
+		mbrseq_cid_counter_add(c, 1);
+		std::printf("%s %d - concurrency-id counter inline from C++\n",
+			    mbrseq_cid_counter_sum(c) == 1 ? "ok" : "not ok", ++n);
+		mbrseq_cid_counter_destroy(c);
+	}
 	std::printf("1..%d\n", n);
 	return 0;
 }

@@ -16,7 +16,7 @@ violations() {
 		grep -Ev "#include \"($2)\"" || true
 }
 
-svc_ok='core/service\.h|sys/sys\.h|arch/arch\.h|rcu_internal\.h'
+svc_ok='core/service\.h|sys/sys\.h|arch/arch\.h|rcu_internal\.h|rseq_internal\.h'
 bad=$(violations "$top/src/services" "$svc_ok")
 [ -z "$bad" ]
 ok $? "services include only core/service.h, sys/ and their own headers${bad:+: $bad}"

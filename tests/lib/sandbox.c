@@ -36,6 +36,8 @@
 #define SANDBOX_AUDIT_ARCH AUDIT_ARCH_X86_64
 #elif defined(__aarch64__)
 #define SANDBOX_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#elif defined(__riscv) && __riscv_xlen == 64
+#define SANDBOX_AUDIT_ARCH AUDIT_ARCH_RISCV64
 #else
 #error "sandbox: unsupported architecture"
 #endif

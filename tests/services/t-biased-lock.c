@@ -226,9 +226,13 @@ int main(void)
 		if (violations > 0)
 			break;
 	}
-	tap_ok(violations > 0,
-	       "control, a revoker without the heavy fence: the harness sees "
-	       "%ld overlaps", violations);
+	if (tap_qemu_user() && violations == 0)
+		tap_skip("qemu-user showed no reordering: the control is "
+			 "blind here", "control");
+	else
+		tap_ok(violations > 0,
+		       "control, a revoker without the heavy fence: the harness "
+		       "sees %ld overlaps", violations);
 #endif
 	return tap_done();
 }

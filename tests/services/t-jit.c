@@ -9,8 +9,8 @@
  * mbjit_publish() has returned, no thread runs an older version.
  *
  * The instruction rewritten is a single aligned 32-bit store (the mov's
- * immediate on x86_64, a movz on aarch64), so a caller can see the old
- * or the new instruction, never a torn one.
+ * immediate on x86_64, a movz on aarch64, a lui on riscv64), so a
+ * caller can see the old or the new instruction, never a torn one.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -66,6 +66,24 @@ static void emit(unsigned char *p, uint32_t v)
 static void rewrite(unsigned char *p, uint32_t v)
 {
 	__atomic_store_n((uint32_t *)p, movz_w0(v), __ATOMIC_RELAXED);
+}
+#elif defined(__riscv) && __riscv_xlen == 64
+/* lui a0, v; srliw a0, a0, 12; ret -- v < 2^19, in the first one. */
+static uint32_t lui_a0(uint32_t v)
+{
+	return 0x00000537u | (v << 12);
+}
+
+static void emit(unsigned char *p, uint32_t v)
+{
+	uint32_t code[3] = { lui_a0(v), 0x00c5551bu, 0x00008067u };
+
+	memcpy(p, code, sizeof(code));
+}
+
+static void rewrite(unsigned char *p, uint32_t v)
+{
+	__atomic_store_n((uint32_t *)p, lui_a0(v), __ATOMIC_RELAXED);
 }
 #endif
 

@@ -52,6 +52,15 @@ static unsigned int rt_inject_loops;
 	"b.ne 222b\n"						\
 	"333:\n\t"
 #define MBRSEQ_INJECT_CLOBBER	, "x9"
+#elif defined(__riscv)
+#define MBRSEQ_INJECT_ASM(n)					\
+	"lw t6, %[inject]\n\t"					\
+	"beqz t6, 333f\n"					\
+	"222:\n\t"						\
+	"addiw t6, t6, -1\n\t"					\
+	"bnez t6, 222b\n"					\
+	"333:\n\t"
+#define MBRSEQ_INJECT_CLOBBER	, "t6"
 #endif
 #define MBRSEQ_INJECT_INPUT	, [inject] "m"(rt_inject_loops)
 #endif
