@@ -1,0 +1,1 @@
+# make deb: the Debian packages (debian/), built from a copy of the tree.

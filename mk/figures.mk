@@ -1,0 +1,1 @@
+# make figures: the README's Figures table from make bench's output.
