@@ -9,17 +9,16 @@
 #   make bench        benchmarks (key=value lines, ratios, plots)
 #   make regtest      long tests (RCU torture; RCU_TORTURE_SECONDS=20)
 #   make install      PREFIX=/usr/local DESTDIR= LIBDIR= ...; make uninstall
-#   make check-abi    the exported ABI against abi/libmembarrier.abi
-#   make abi-baseline regenerate that baseline (and the symbol lists)
+#   make check-abi    the exported ABI against the baseline in abi/
+#   make abi-baseline regenerate it, the version script and debian's symbols
 #   make deb          Debian packages under $(BUILD)/deb, checked by lintian
 #   make figures      make bench, then the README's Figures table from it
 #
 # Variables a packager sets: CC, CXX, CPPFLAGS, CFLAGS, CXXFLAGS, LDFLAGS,
 # PREFIX, EXEC_PREFIX, LIBDIR (multiarch welcome), LIBEXECDIR, DESTDIR and
-# the directories below; WERROR=1 turns warnings
-# into errors (CI sets it); WITH_LIBURCU=auto|yes|no builds the liburcu
-# comparison of bench rcu; V=1 shows the commands. The tree's layout is in
-# the README (Layout).
+# the directories below; WERROR=1 turns warnings into errors (CI sets it);
+# WITH_LIBURCU=auto|yes|no builds the liburcu comparison of bench rcu;
+# V=1 shows the commands. The tree's layout is in the README (Layout).
 
 VERSION   := $(shell cat VERSION)
 SOVERSION := $(firstword $(subst ., ,$(VERSION)))
