@@ -9,17 +9,35 @@
 #   make bench        benchmarks (key=value lines, ratios, plots)
 #   make regtest      long tests (RCU torture; RCU_TORTURE_SECONDS=20)
 #   make install      PREFIX=/usr/local DESTDIR= LIBDIR= ...; make uninstall
+#   make check-abi    the exported ABI against the baseline in abi/
+#   make abi-baseline regenerate it, the version script and debian's symbols
+#   make deb          Debian packages under $(BUILD)/deb, checked by lintian
+#   make figures      make bench, then the README's Figures table from it
 #
 # Variables a packager sets: CC, CXX, CPPFLAGS, CFLAGS, CXXFLAGS, LDFLAGS,
-# PREFIX, LIBDIR (multiarch welcome), DESTDIR; WERROR=1 turns warnings
-# into errors (CI sets it); WITH_LIBURCU=auto|yes|no builds the liburcu
-# comparison of bench rcu; V=1 shows the commands. The tree's layout is in
-# the README (Layout).
+# PREFIX, EXEC_PREFIX, LIBDIR (multiarch welcome), LIBEXECDIR, DESTDIR and
+# the directories below; WERROR=1 turns warnings into errors (CI sets it);
+# WITH_LIBURCU=auto|yes|no builds the liburcu comparison of bench rcu;
+# V=1 shows the commands. The tree's layout is in the README (Layout).
 
 VERSION   := $(shell cat VERSION)
 SOVERSION := $(firstword $(subst ., ,$(VERSION)))
 
 BUILD  ?= build
+
+# Installation directories. The tool finds the preload shim and its
+# helper programs in PKGLIBDIR and PKGLIBEXECDIR, fixed at build time (a
+# change of them rebuilds what embeds them: $(BUILD)/dirs).
+PREFIX        ?= /usr/local
+EXEC_PREFIX   ?= $(PREFIX)
+BINDIR        ?= $(EXEC_PREFIX)/bin
+LIBDIR        ?= $(EXEC_PREFIX)/lib
+LIBEXECDIR    ?= $(EXEC_PREFIX)/libexec
+INCLUDEDIR    ?= $(PREFIX)/include
+MANDIR        ?= $(PREFIX)/share/man
+PKGLIBDIR     ?= $(LIBDIR)/libmembarrier
+PKGLIBEXECDIR ?= $(LIBEXECDIR)/membarrier
+DIRS_STAMP    := $(BUILD)/dirs
 CFLAGS ?= -O2 -g
 CXXFLAGS ?= -O2 -g
 CXX    ?= g++
@@ -61,7 +79,9 @@ MB_CXXFLAGS := -std=c++17 -Wall -Wextra $(filter -Werror,$(WARNINGS)) -MMD -MP \
 MB_LDFLAGS  := $(SAN_FLAGS) $(LDFLAGS)
 MB_LDLIBS   := -lpthread $(LDLIBS)
 # Programs run from the build tree find the library through RUNPATH;
-# nothing installed carries one (mk/install.mk).
+# nothing installed carries one: make install installs programs linked
+# again without it (mk/install.mk), so that the build tree needs no
+# LD_LIBRARY_PATH (tests run its programs directly, and from each other).
 RPATH_BUILD := -Wl,-rpath,'$$ORIGIN/../lib'
 
 .PHONY: all lib tool tests run clean
@@ -69,12 +89,23 @@ RPATH_BUILD := -Wl,-rpath,'$$ORIGIN/../lib'
 
 all: lib tool tests
 
-include mk/lib.mk mk/tool.mk mk/tests.mk mk/cross.mk mk/install.mk
+include mk/lib.mk mk/tool.mk mk/tests.mk mk/cross.mk mk/install.mk \
+	mk/abi.mk mk/deb.mk mk/figures.mk
 
 run: all
 	$(TOOL) doctor
 
 clean:
 	rm -rf $(BUILD)
+
+# The directories and version that built files embed; rewritten only when
+# they change, so that a make install with another PREFIX rebuilds those
+# files and nothing else.
+.PHONY: FORCE
+$(DIRS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@echo '$(VERSION) $(PREFIX) $(EXEC_PREFIX) $(LIBDIR) $(INCLUDEDIR)' \
+		'$(PKGLIBDIR) $(PKGLIBEXECDIR)' > $@.new
+	@if cmp -s $@ $@.new; then rm -f $@.new; else mv -f $@.new $@; fi
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -65,7 +65,11 @@ static const struct rb_impl impls[] = {
 	{ "mbrcu-fence", mbrcu_fence_reader, mbrcu_fence_writer, 0 },
 };
 
-/* Where the helper is: MEMBARRIER_BENCH_LIBURCU, else next to the tool. */
+/*
+ * Where the helper is: MEMBARRIER_BENCH_LIBURCU, else next to the tool
+ * (../libexec/membarrier/ from its bin/, as in the build tree), else
+ * where make install put it (MEMBARRIER_LIBEXECDIR, fixed at build time).
+ */
 static int helper_path(char *buf, size_t size)
 {
 	const char *env = getenv("MEMBARRIER_BENCH_LIBURCU");
@@ -83,8 +87,11 @@ static int helper_path(char *buf, size_t size)
 	if (!slash)
 		return -1;
 	*slash = '\0';
-	return snprintf(buf, size, "%s/../libexec/membarrier/bench-rcu-liburcu",
-			self) >= (int)size ? -1 : 0;
+	if (snprintf(buf, size, "%s/../libexec/membarrier/bench-rcu-liburcu",
+		     self) < (int)size && !access(buf, X_OK))
+		return 0;
+	return snprintf(buf, size, "%s/bench-rcu-liburcu",
+			MEMBARRIER_LIBEXECDIR) >= (int)size ? -1 : 0;
 }
 
 struct row {

@@ -22,6 +22,10 @@
  *
  * This header defines every command and flag, including those older
  * <linux/membarrier.h> lack, so that programs need no kernel header.
+ *
+ * ABI: the exported symbols, the layouts of the structures the public
+ * headers define and the TLS variables their inline fast paths read
+ * (membarrier/compiler.h); make check-abi guards them.
  */
 #ifndef MEMBARRIER_H
 #define MEMBARRIER_H

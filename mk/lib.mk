@@ -3,24 +3,35 @@
 LIB_SONAME := libmembarrier.so.$(SOVERSION)
 LIB_SO     := $(BUILD)/lib/libmembarrier.so
 LIB_A      := $(BUILD)/lib/libmembarrier.a
-PRELOAD    := $(BUILD)/lib/libmembarrier-preload.so
+LIB_MAP    := src/libmembarrier.map
+# The shim where the build tree's tool finds it (../lib/libmembarrier/
+# from its bin/, as in an installed tree), and linked again for make
+# install without the RUNPATH that finds the build tree's library.
+PRELOAD    := $(BUILD)/lib/libmembarrier/preload.so
+PRELOAD_INSTALL := $(BUILD)/install/preload.so
 
 LIB_SRCS := $(sort $(filter-out src/preload/%,$(shell find src -name '*.c')))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 
 .PHONY: lib
-lib: $(LIB_SO) $(LIB_A) $(PRELOAD)
+lib: $(LIB_SO) $(LIB_A) $(PRELOAD) $(PRELOAD_INSTALL)
 
-$(BUILD)/obj/%.o: %.c
+# Every object embeds the version (MEMBARRIER_VERSION).
+$(BUILD)/obj/%.o: %.c VERSION
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(MB_CPPFLAGS) $(MB_CFLAGS) -c -o $@ $<
 
-$(LIB_SO).$(VERSION): $(LIB_OBJS)
+# The version script exports exactly the symbols it lists, each with the
+# version LIBMEMBARRIER_0.1; a symbol the objects make visible but the
+# script does not list stops the link (make abi-baseline adds it).
+$(LIB_SO).$(VERSION): $(LIB_OBJS) $(LIB_MAP) abi/exports.sh
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)
-	$(Q)$(CC) -shared -Wl,-soname,$(LIB_SONAME) -Wl,-z,defs $(MB_LDFLAGS) \
-		-o $@ $^ $(MB_LDLIBS)
+	$(Q)sh abi/exports.sh --check $(LIB_MAP) $(LIB_OBJS)
+	$(Q)$(CC) -shared -Wl,-soname,$(LIB_SONAME) -Wl,-z,defs \
+		-Wl,--version-script,$(LIB_MAP) $(MB_LDFLAGS) \
+		-o $@ $(LIB_OBJS) $(MB_LDLIBS)
 
 $(LIB_SO): $(LIB_SO).$(VERSION)
 	$(Q)ln -sf libmembarrier.so.$(VERSION) $(BUILD)/lib/$(LIB_SONAME)
@@ -32,9 +43,14 @@ $(LIB_A): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)$(AR) rcs $@ $^
 
-# The shim links the library and finds it beside itself.
+# The shim links the library and, in the build tree, finds it in ../.
 $(PRELOAD): $(BUILD)/obj/src/preload/preload.o $(LIB_SO)
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)
-	$(Q)$(CC) -shared $(MB_LDFLAGS) -Wl,-rpath,'$$ORIGIN' -o $@ $< \
+	$(Q)$(CC) -shared $(MB_LDFLAGS) -Wl,-rpath,'$$ORIGIN/..' -o $@ $< \
 		-L$(BUILD)/lib -lmembarrier -ldl
+
+$(PRELOAD_INSTALL): $(BUILD)/obj/src/preload/preload.o $(LIB_SO)
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -shared $(MB_LDFLAGS) -o $@ $< -L$(BUILD)/lib -lmembarrier -ldl

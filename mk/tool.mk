@@ -7,6 +7,13 @@ TOOL_SRCS := $(wildcard tools/*.c) \
 TOOL_OBJS := $(TOOL_SRCS:%.c=$(BUILD)/obj/%.o)
 
 $(TOOL_OBJS): MB_CPPFLAGS += -Itools -Ibench
+# Where the installed tool finds the preload shim and the helper programs
+# (the build tree's looks beside itself first).
+$(BUILD)/obj/tools/run.o: MB_CPPFLAGS += \
+	-DMEMBARRIER_PRELOAD='"$(PKGLIBDIR)/preload.so"'
+$(BUILD)/obj/bench/rcu.o: MB_CPPFLAGS += \
+	-DMEMBARRIER_LIBEXECDIR='"$(PKGLIBEXECDIR)"'
+$(BUILD)/obj/tools/run.o $(BUILD)/obj/bench/rcu.o: $(DIRS_STAMP)
 
 $(TOOL): $(TOOL_OBJS) $(LIB_SO)
 	@mkdir -p $(@D)

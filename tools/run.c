@@ -14,20 +14,29 @@
 
 #define SHIM "libmembarrier-preload.so"
 
+/*
+ * The shim: beside this program as in the build tree (../lib/
+ * libmembarrier/preload.so from its bin/), else where make install put it
+ * (MEMBARRIER_PRELOAD, fixed at build time: LIBDIR may be multiarch, so
+ * an installed tool cannot derive it from its own path).
+ */
 static int shim_path(char *buf, size_t size)
 {
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	char *slash;
+	char *slash = NULL;
 
-	if (n <= 0)
-		return -1;
-	exe[n] = '\0';
-	slash = strrchr(exe, '/');
-	if (!slash)
-		return -1;
-	*slash = '\0';		/* .../bin */
-	if ((size_t)snprintf(buf, size, "%s/../lib/" SHIM, exe) >= size)
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+	}
+	if (slash) {
+		*slash = '\0';		/* .../bin */
+		if ((size_t)snprintf(buf, size, "%s/../lib/libmembarrier/preload.so",
+				     exe) < size && !access(buf, R_OK))
+			return 0;
+	}
+	if ((size_t)snprintf(buf, size, "%s", MEMBARRIER_PRELOAD) >= size)
 		return -1;
 	return access(buf, R_OK);
 }

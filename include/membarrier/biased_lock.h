@@ -30,6 +30,7 @@
 extern "C" {
 #endif
 
+/* Its layout is ABI: the owner's inline fast path reads it. */
 struct mbbias {
 	int owner_busy;		/* written by the owner only */
 	int owner_slow;		/* the owner holds the mutex (owner only) */

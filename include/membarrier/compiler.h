@@ -9,7 +9,13 @@
 #error "libmembarrier needs GCC or Clang (GNU C extensions, inline assembly)"
 #endif
 
-/* Symbols the shared library exports; everything else is hidden. */
+/*
+ * Symbols the shared library exports; everything else is hidden. ABI:
+ * the exported symbols (versioned LIBMEMBARRIER_0.1, src/libmembarrier.map)
+ * and, since the inline fast paths compile into programs, the layout of
+ * every structure the headers define and the TLS variables those paths
+ * read. make check-abi compares all three with abi/.
+ */
 #define MEMBARRIER_API __attribute__((visibility("default")))
 
 #define membarrier_likely(x)	__builtin_expect(!!(x), 1)

@@ -209,7 +209,10 @@ struct mbrcu_gp {
 #define MBRCU_TLS	__attribute__((tls_model("initial-exec")))
 #endif
 
-/* Current grace-period word and this thread's record (NULL: unregistered). */
+/*
+ * Current grace-period word and this thread's record (NULL: unregistered).
+ * The inline read side uses both: their types and layouts are ABI.
+ */
 MEMBARRIER_API extern struct mbrcu_gp mbrcu_gp_state;
 MEMBARRIER_API extern __thread struct mbrcu_reader *mbrcu_tls_reader MBRCU_TLS;
 

@@ -26,6 +26,7 @@
 extern "C" {
 #endif
 
+/* The flavor's state, read by its inline read side: ABI, as in rcu.h. */
 MEMBARRIER_API extern struct mbrcu_gp mbrcu_fence_gp_state;
 MEMBARRIER_API extern __thread struct mbrcu_reader *mbrcu_fence_tls_reader
 	MBRCU_TLS;

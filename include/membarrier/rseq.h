@@ -131,7 +131,8 @@ extern "C" {
 
 /*
  * The calling thread's registered rseq area, NULL until its first
- * operation or mbrseq_thread_init(). Initial-exec TLS: one load.
+ * operation or mbrseq_thread_init(). Initial-exec TLS: one load. It and
+ * the structures above are read by inline code: ABI.
  */
 MEMBARRIER_API extern __thread struct mbrseq_abi *mbrseq_thread_abi
 	__attribute__((tls_model("initial-exec")));
