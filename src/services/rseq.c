@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * rseq per-CPU operations: the slow paths. The critical sections are in
- * include/membarrier/arch/rseq_<arch>.h, inlined into their callers.
+ * rseq per-CPU operations: the slow paths. The critical sections are
+ * inlined into their callers: their template is in <membarrier/rseq.h>,
+ * their instructions in include/membarrier/arch/rseq_<arch>.h.
  *
  * Here: finding or registering each thread's rseq area, the per-CPU
  * layout, the swap (publish, then the RSEQ fence) and the fence itself,
@@ -49,19 +50,27 @@ _Static_assert(sizeof(struct mbrseq_cpu_ctl) <= MBRSEQ_SLOT_SIZE,
 extern const ptrdiff_t __rseq_offset __attribute__((weak));
 extern const unsigned int __rseq_size __attribute__((weak));
 
-MEMBARRIER_API __thread struct mbrseq_abi *mbrseq_thread_abi
-	__attribute__((tls_model("initial-exec")));
-
 /*
- * The area this library registers where the C library did not. Static
- * TLS: it lives as long as the thread, and the kernel stops writing to
- * it when the thread exits, before its memory can be reused.
+ * The area this library registers where the C library did not. Default
+ * TLS model (global-dynamic): no static TLS, so that the library can be
+ * dlopen()ed where the static TLS surplus is used up. Only the slow path
+ * reaches it. Its memory lives as long as the thread: glibc frees a
+ * thread's dynamic TLS blocks only when its descriptor is reused or freed,
+ * after the kernel cleared its tid at exit, when the kernel no longer
+ * writes to the area.
  */
-static __thread struct mbrseq_abi own_area
-	__attribute__((tls_model("initial-exec"))) = {
+static __thread struct mbrseq_abi own_area = {
 	.cpu_id = (uint32_t)-1,		/* RSEQ_CPU_ID_UNINITIALIZED */
 };
-static __thread const char *registrar;
+/*
+ * Where no area can be had: an area no kernel watches, whose cpu_id is
+ * the registration's -errno, so that sections run on it fail with it.
+ */
+static __thread struct mbrseq_abi unusable;
+
+/* Who registered this thread's area, once known. */
+enum registrar { NOBODY, LIBC, LIBMEMBARRIER };
+static __thread enum registrar registrar;
 
 /* The C library's area for this thread, if it registered one. */
 static struct mbrseq_abi *libc_area(void)
@@ -82,39 +91,49 @@ static struct mbrseq_abi *libc_area(void)
 /*
  * rseq(&own_area, 32, 0, MBRSEQ_SIG): raw, as every system call here.
  * EBUSY with our area's cpu_id set by the kernel means a signal handler
- * registered it while this call was under way: it is ours, use it.
+ * registered it while this call was under way: it is ours, use it. The
+ * kernel wants the area aligned as struct rseq (EINVAL otherwise), which
+ * a dynamic TLS block is unless its allocator ignored the alignment.
  */
 static int register_own_area(void)
 {
-	int ret = (int)mbi_syscall6(SYS_rseq, (long)&own_area,
-						sizeof(own_area), 0,
-						MBRSEQ_SIG, 0, 0);
+	int ret;
 
+	if ((uintptr_t)&own_area % _Alignof(struct mbrseq_abi))
+		return -EINVAL;
+	ret = (int)mbi_syscall6(SYS_rseq, (long)&own_area, sizeof(own_area),
+				0, MBRSEQ_SIG, 0, 0);
 	if (ret == -EBUSY &&
 	    (int32_t)MEMBARRIER_LOAD_SHARED(own_area.cpu_id) >= 0)
 		return 0;
 	return ret;
 }
 
-MEMBARRIER_API int mbrseq_thread_init(void)
+MEMBARRIER_API struct mbrseq_abi *mbrseq_thread_area(void)
 {
-	struct mbrseq_abi *rs;
 	int ret;
 
-	if (mbrseq_thread_abi)
-		return 0;
-	rs = libc_area();
-	if (rs) {
-		registrar = "libc";
-	} else {
-		ret = register_own_area();
-		if (ret)
-			return ret;
-		rs = &own_area;
-		registrar = "libmembarrier";
+	if (registrar == LIBMEMBARRIER)
+		return &own_area;
+	if (libc_area()) {
+		registrar = LIBC;
+		return libc_area();
 	}
-	mbrseq_thread_abi = rs;
-	return 0;
+	ret = register_own_area();
+	if (ret) {
+		unusable.cpu_id = (uint32_t)ret;
+		return &unusable;
+	}
+	registrar = LIBMEMBARRIER;
+	return &own_area;
+}
+
+MEMBARRIER_API int mbrseq_thread_init(void)
+{
+	struct mbrseq_abi *rs = mbrseq_thread_area();
+	int32_t cpu = (int32_t)MEMBARRIER_LOAD_SHARED(rs->cpu_id);
+
+	return cpu < 0 ? cpu : 0;
 }
 
 MEMBARRIER_API int mbrseq_available(void)
@@ -124,7 +143,9 @@ MEMBARRIER_API int mbrseq_available(void)
 
 MEMBARRIER_API const char *mbrseq_registrar(void)
 {
-	return mbrseq_thread_init() ? NULL : registrar;
+	if (mbrseq_thread_init())
+		return NULL;
+	return registrar == LIBC ? "libc" : "libmembarrier";
 }
 
 /* The highest CPU number in a list such as "0-3,8-11", plus one. */
