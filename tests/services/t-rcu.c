@@ -23,35 +23,9 @@
 #include <membarrier/rcu_fence.h>
 
 #include "lib/tap.h"
+#include "services/rcu-flavors.h"
 
-struct flavor {
-	const char *name;
-	int (*reg)(void);
-	void (*unreg)(void);
-	void (*lock)(void);
-	void (*unlock)(void);
-	int (*ongoing)(void);
-	void (*sync)(void);
-	void (*call)(struct mbrcu_head *head, void (*func)(struct mbrcu_head *));
-	void (*barrier)(void);
-	struct mbrcu_gp *gp;
-};
-
-static void lock_default(void) { mbrcu_read_lock(); }
-static void unlock_default(void) { mbrcu_read_unlock(); }
-static int ongoing_default(void) { return mbrcu_read_ongoing(); }
-static void lock_fence(void) { mbrcu_fence_read_lock(); }
-static void unlock_mb(void) { mbrcu_fence_read_unlock(); }
-static int ongoing_mb(void) { return mbrcu_fence_read_ongoing(); }
-
-static const struct flavor flavors[] = {
-	{ "mbrcu", mbrcu_register_thread, mbrcu_unregister_thread,
-	  lock_default, unlock_default, ongoing_default, mbrcu_synchronize,
-	  mbrcu_call, mbrcu_barrier, &mbrcu_gp_state },
-	{ "mbrcu_fence", mbrcu_fence_register_thread, mbrcu_fence_unregister_thread,
-	  lock_fence, unlock_mb, ongoing_mb, mbrcu_fence_synchronize,
-	  mbrcu_fence_call, mbrcu_fence_barrier, &mbrcu_fence_gp_state },
-};
+static const struct flavor flavors[] = { FLAVOR_MBRCU, FLAVOR_MBRCU_FENCE };
 
 static const struct flavor *fl;
 
