@@ -105,13 +105,18 @@ static void parse_row(const char *line, const char *name, struct row *row)
 	row->writes = strtoull(w + 8, NULL, 10);
 }
 
+static void memb_row(const char *line, void *memb)
+{
+	parse_row(line, "liburcu-memb", memb);
+}
+
 /* Run the helper, echo its lines, keep liburcu-memb's figures. */
 static int run_liburcu(const struct rb_params *p, struct row *memb)
 {
-	char path[PATH_MAX], r[32], w[32], s[32], line[512];
-	int fds[2], status;
-	FILE *in;
-	pid_t pid;
+	char path[PATH_MAX], r[32], w[32], s[32];
+	char *argv[] = { path, "--readers", r, "--writers", w, "--seconds", s,
+			 NULL };
+	int status;
 
 	if (helper_path(path, sizeof(path)) || access(path, X_OK)) {
 		printf("note: liburcu rows skipped: %s\n",
@@ -126,32 +131,8 @@ static int run_liburcu(const struct rb_params *p, struct row *memb)
 	snprintf(r, sizeof(r), "%lu", p->readers);
 	snprintf(w, sizeof(w), "%lu", p->writers);
 	snprintf(s, sizeof(s), "%g", p->seconds);
-	fflush(stdout);
-	if (pipe(fds))
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		dup2(fds[1], STDOUT_FILENO);
-		close(fds[0]);
-		close(fds[1]);
-		execl(path, path, "--readers", r, "--writers", w, "--seconds",
-		      s, (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	in = fdopen(fds[0], "r");
-	while (in && fgets(line, sizeof(line), in)) {
-		fputs(line, stdout);
-		fflush(stdout);
-		parse_row(line, "liburcu-memb", memb);
-	}
-	if (in)
-		fclose(in);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+	status = bench_run_child(argv, NULL, memb_row, memb);
+	if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
 		printf("note: the liburcu helper failed (status %d)\n", status);
 		return -1;
 	}

@@ -182,20 +182,6 @@ static const struct litmus_shape shapes[] = {
 
 #define NR_SHAPES (sizeof(shapes) / sizeof(shapes[0]))
 
-static unsigned long long xorshift(unsigned long long *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
-static void wait_until(unsigned long long t)
-{
-	while (mbi_arch_cycles() < t)
-		membarrier_arch_relax();
-}
-
 static void *target_thread(void *arg)
 {
 	struct litmus_cell *c = arg;
@@ -214,7 +200,8 @@ static void *target_thread(void *arg)
 		/* Acquire pairs with the caller's release of round n. */
 		while (__atomic_load_n(&m->round, __ATOMIC_ACQUIRE) != n)
 			membarrier_arch_relax();
-		wait_until(m->start + xorshift(&seed) % c->target_jitter);
+		cpus_spin_until(m->start +
+				cpus_xorshift(&seed) % c->target_jitter);
 		c->shape->target(m, c->target_fence);
 		/* Release pairs with the caller's acquire of done. */
 		__atomic_store_n(&m->done, n, __ATOMIC_RELEASE);
@@ -310,7 +297,8 @@ static int run_cell(struct litmus_cell *c)
 		m->start = mbi_arch_cycles() + LITMUS_LEAD_CYCLES;
 		/* Release: the reset above is visible before round n starts. */
 		__atomic_store_n(&m->round, n, __ATOMIC_RELEASE);
-		wait_until(m->start + xorshift(&seed) % c->caller_jitter);
+		cpus_spin_until(m->start +
+				cpus_xorshift(&seed) % c->caller_jitter);
 		c->shape->caller(m, c->caller_fence);
 		/* Acquire pairs with the target's release: its results. */
 		while (__atomic_load_n(&m->done, __ATOMIC_ACQUIRE) != n)

@@ -262,7 +262,15 @@ static void publish_locked(struct mbrseq_percpu *pc, int cpu)
 		flip(pc, c);
 }
 
-MEMBARRIER_API int mbrseq_publish(struct mbrseq_percpu *pc, int cpu)
+/*
+ * Publish under pc's lock, then run fence(cpu) still under it. The
+ * stores of publish_locked() come before the fence in program order; the
+ * RSEQ fence's barriers (the caller's, and the IPI's or signal handler's
+ * on each targeted CPU) order them before every section that starts
+ * there afterwards, and abort the ones under way.
+ */
+static int publish_then(struct mbrseq_percpu *pc, int cpu,
+			int (*fence)(int cpu))
 {
 	int ret;
 
@@ -272,29 +280,25 @@ MEMBARRIER_API int mbrseq_publish(struct mbrseq_percpu *pc, int cpu)
 	if (ret)
 		return ret;
 	publish_locked(pc, cpu);
+	ret = fence(cpu);
 	unlock(pc);
+	return ret;
+}
+
+static int no_fence(int cpu)
+{
+	(void)cpu;
 	return 0;
 }
 
-/*
- * The stores of publish_locked() come before the fence in program
- * order; the fence's barriers (the caller's, and the IPI's or signal
- * handler's on each targeted CPU) order them before every section that
- * starts there afterwards, and abort the ones under way.
- */
+MEMBARRIER_API int mbrseq_publish(struct mbrseq_percpu *pc, int cpu)
+{
+	return publish_then(pc, cpu, no_fence);
+}
+
 MEMBARRIER_API int mbrseq_swap(struct mbrseq_percpu *pc, int cpu)
 {
-	int ret;
-
-	if (cpu >= pc->nr_cpus)
-		return -EINVAL;
-	ret = lock(pc);
-	if (ret)
-		return ret;
-	publish_locked(pc, cpu);
-	ret = mbrseq_fence(cpu);
-	unlock(pc);
-	return ret;
+	return publish_then(pc, cpu, mbrseq_fence);
 }
 
 static intptr_t sum_copy(const struct mbrseq_percpu *pc, int copy, size_t off)
