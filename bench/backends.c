@@ -5,7 +5,7 @@
  * each backend: the kernel, the emulation (TLB shootdown for the plain
  * barrier where sound), and the emulation forced onto its signal
  * handshake. Each backend runs in a child process (the backend is chosen
- * per process, at load); the summary gives the ratio the issue bounds:
+ * per process, at load); the summary gives the ratio the limit bounds:
  * emulated / kernel PRIVATE_EXPEDITED with one spinning thread, <= 5.
  * It also shows that the light side stays a compiler barrier: the cost of
  * mbfence_light() in a loop against an empty loop, per backend.
@@ -40,7 +40,7 @@ static double loop_ns(int light, unsigned long n)
 	uint64_t t0 = tool_now_ns();
 
 	for (unsigned long i = 0; i < n; i++) {
-		if (light)
+		if (light)	/* measured alone: nothing pairs with it */
 			mbfence_light();
 		else
 			membarrier_compiler_barrier();

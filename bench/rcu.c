@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * bench rcu: the seed's RCU workload (readers: lock, dereference, check,
+ * bench rcu: the RCU workload (readers: lock, dereference, check,
  * unlock; writers: allocate, exchange, synchronize, poison, free) for
  * each implementation, one after the other, in one run:
  *
@@ -16,7 +16,7 @@
  *
  * One line per implementation, then a summary with the default flavor's
  * ratios against liburcu-memb (and against the baseline) and the verdict
- * on the issue's target (see print_verdict()):
+ * on the target (see print_verdict()):
  *   impl=NAME readers=R writers=W seconds=S reads=N writes=N [default=1]
  *   bench=rcu ... reads_vs_liburcu_memb=X writes_vs_liburcu_memb=Y
  *   target=... pass=yes
@@ -145,7 +145,7 @@ static double ratio(uint64_t a, uint64_t b)
 }
 
 /*
- * The issue's targets: at least the reads and the writes of liburcu-memb;
+ * The targets: at least the reads and the writes of liburcu-memb;
  * where the kernel's membarrier is blocked (liburcu-memb then puts fences
  * in its readers), at least 20 times its reads.
  */

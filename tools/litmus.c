@@ -124,6 +124,7 @@ static void fence(struct litmus_mem *m, enum fence f)
 		membarrier_compiler_barrier();
 		break;
 	case FENCE_MB:
+		/* The fence under test: pairs with the other side's fence. */
 		membarrier_arch_mb();
 		break;
 	case FENCE_MEMBARRIER:
@@ -250,10 +251,13 @@ static int target_start(struct litmus_cell *c, struct litmus_target *t)
 		if (litmus_cmd->register_cmd &&
 		    membarrier(litmus_cmd->register_cmd, 0, 0))
 			_exit(2);
+		/* Release: registered before the parent, acquiring ready,
+		 * starts the rounds. */
 		__atomic_store_n(&c->mem->ready, 1, __ATOMIC_RELEASE);
 		target_thread(c);
 		_exit(0);
 	}
+	/* Acquire pairs with the child's release of ready. */
 	while (!__atomic_load_n(&c->mem->ready, __ATOMIC_ACQUIRE)) {
 		int status;
 

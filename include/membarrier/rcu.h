@@ -127,13 +127,17 @@ extern "C" {
 	__atomic_store_n(&(p), (v), __ATOMIC_RELAXED)
 #endif
 
-/* Publish v in *pp and return the old value (a full barrier). */
+/*
+ * Publish v in *pp and return the old value: a full barrier, whose
+ * release side pairs with the address dependency of mbrcu_dereference()
+ * as mbrcu_assign_pointer()'s does.
+ */
 #define mbrcu_xchg_pointer(pp, v)					\
 	__atomic_exchange_n((pp), (v), __ATOMIC_SEQ_CST)
 
 /*
  * Replace *pp by v if it still is old; returns what *pp held (old on
- * success). A full barrier.
+ * success). A full barrier, paired as mbrcu_xchg_pointer()'s.
  */
 #define mbrcu_cmpxchg_pointer(pp, old, v)				\
 	__extension__ ({						\

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * rseq per-CPU operations and the RSEQ fence (seed 004).
+ * rseq per-CPU operations and the RSEQ fence (membarrier(2)'s
+ * MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ; kernel commit "rseq/membarrier:
+ * Add MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ", Linux 5.10).
  *
  * Per-CPU data without atomic instructions: each operation is a
  * restartable sequence (rseq(2)) that reads the CPU number the kernel
@@ -206,7 +208,7 @@ MEMBARRIER_API void mbrseq_percpu_destroy(struct mbrseq_percpu *pc);
 MEMBARRIER_API int mbrseq_publish(struct mbrseq_percpu *pc, int cpu);
 
 /*
- * The seed's swap: mbrseq_publish(pc, cpu), then mbrseq_fence(cpu). On
+ * The swap: mbrseq_publish(pc, cpu), then mbrseq_fence(cpu). On
  * 0, the now-inactive slots of the targeted CPUs are quiescent: read,
  * reset or drain them with plain accesses until the next swap.
  */
