@@ -2,12 +2,17 @@
 /*
  * What the RCU tests share: each flavor's calls behind one table, so that
  * a test runs against both flavors (and a deliberately broken one built
- * from the same entries), and the length of a timed run.
+ * from the same entries), the length of a timed run, the SIGALRM bail-out
+ * and the wait for a child.
  */
 #ifndef MEMBARRIER_TEST_RCU_FLAVORS_H
 #define MEMBARRIER_TEST_RCU_FLAVORS_H
 
+#include <errno.h>
 #include <stdlib.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <membarrier/rcu.h>
 #include <membarrier/rcu_fence.h>
@@ -59,6 +64,29 @@ static inline double rcu_test_seconds(void)
 	if (!(v > 0))
 		v = 0.3;
 	return tap_qemu_user() ? v / 2 : v;
+}
+
+/* SIGALRM handler: a TAP bail-out, then exit 1. */
+static inline void rcu_test_timeout(int sig)
+{
+	static const char msg[] = "Bail out! timed out\n";
+
+	(void)sig;
+	if (write(STDOUT_FILENO, msg, sizeof(msg) - 1) < 0)
+		_exit(2);
+	_exit(1);
+}
+
+/* A child's exit status, 128 + the signal that ended it, or -1. */
+static inline int rcu_test_wait_child(pid_t pid)
+{
+	int status;
+
+	if (pid < 0)
+		return -1;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 #endif /* MEMBARRIER_TEST_RCU_FLAVORS_H */

@@ -396,22 +396,12 @@ static void test_hash_concurrent(void)
 	       left);
 }
 
-static void timeout(int sig)
-{
-	(void)sig;
-	static const char msg[] = "Bail out! timed out\n";
-
-	if (write(STDOUT_FILENO, msg, sizeof(msg) - 1) < 0)
-		_exit(2);
-	_exit(1);
-}
-
 int main(void)
 {
 	if (membarrier_backend_of(MEMBARRIER_CMD_PRIVATE_EXPEDITED) ==
 	    MEMBARRIER_BACKEND_NONE)
 		tap_skip_all("no backend serves PRIVATE_EXPEDITED here");
-	signal(SIGALRM, timeout);
+	signal(SIGALRM, rcu_test_timeout);
 	alarm((unsigned int)(60 + 4 * rcu_test_seconds()));
 	mbrcu_register_thread();
 	test_list_ops();

@@ -310,17 +310,6 @@ static int run_configs(const struct config *cs, size_t n, const char *where,
 	return failed;
 }
 
-static int wait_child(pid_t pid)
-{
-	int status;
-
-	if (pid < 0)
-		return -1;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 /*
  * Run argv (NULL-terminated) with MEMBARRIER_BACKEND=backend if set, its
  * stderr on /dev/null if quiet: its status. A new program, not a fork
@@ -344,7 +333,7 @@ static int spawn_wait(const char *const *argv, const char *backend,
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
-	return wait_child(pid);
+	return rcu_test_wait_child(pid);
 }
 
 /* This program's directory, in buf: 0, or -1. */
@@ -465,16 +454,6 @@ static void test_broken(void)
 	       "ended by a sanitizer's report, or a fault" : "not caught");
 }
 
-static void timeout(int sig)
-{
-	(void)sig;
-	static const char msg[] = "Bail out! timed out\n";
-
-	if (write(STDOUT_FILENO, msg, sizeof(msg) - 1) < 0)
-		_exit(2);
-	_exit(1);
-}
-
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "--other-backend"))
@@ -484,7 +463,7 @@ int main(int argc, char **argv)
 	if (membarrier_backend_of(MEMBARRIER_CMD_PRIVATE_EXPEDITED) ==
 	    MEMBARRIER_BACKEND_NONE)
 		tap_skip_all("no backend serves PRIVATE_EXPEDITED here");
-	signal(SIGALRM, timeout);
+	signal(SIGALRM, rcu_test_timeout);
 	alarm((unsigned int)(120 + 40 * rcu_test_seconds()));
 	tap_diag("backend: %s", membarrier_backend_name(membarrier_backend_of(
 		MEMBARRIER_CMD_PRIVATE_EXPEDITED)));

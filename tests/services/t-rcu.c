@@ -50,17 +50,6 @@ static uint64_t period(void)
 	return __atomic_load_n(&fl->gp->ctr, __ATOMIC_RELAXED) >> MBRCU_NEST_BITS;
 }
 
-static void timeout(int sig)
-{
-	(void)sig;
-	static const char msg[] = "Bail out! timed out: a grace period or "
-				  "barrier never ended\n";
-
-	if (write(STDOUT_FILENO, msg, sizeof(msg) - 1) < 0)
-		_exit(2);
-	_exit(1);
-}
-
 /* Flags set by helper threads, read by the test. */
 static int flag(int *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 static void set(int *p, int v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
@@ -354,17 +343,6 @@ static int child_checks(int *counter, int expect)
 	return mine == 1 ? 0 : 3;
 }
 
-static int wait_child(pid_t pid)
-{
-	int status;
-
-	if (pid < 0)
-		return -1;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 static void test_fork_pending(void)
 {
 	struct blocked b = { .ms = 300 };
@@ -391,7 +369,7 @@ static void test_fork_pending(void)
 	pid = fork();
 	if (pid == 0)
 		_exit(child_checks(&counter, FORK_CALLS));
-	status = wait_child(pid);
+	status = rcu_test_wait_child(pid);
 	early = __atomic_load_n(&counter, __ATOMIC_RELAXED);
 	pthread_join(r, NULL);
 	fl->barrier();
@@ -419,7 +397,7 @@ static void test_fork_in_reader(void)
 	}
 	fl->unlock();
 	fl->sync();
-	status = wait_child(pid);
+	status = rcu_test_wait_child(pid);
 	tap_ok(status == 0, "%s: fork inside a critical section: the child is "
 	       "inside, leaves, synchronizes (status %d)", fl->name, status);
 }
@@ -442,7 +420,7 @@ static void test_sync_inside(void)
 		fl->sync();
 		_exit(0);
 	}
-	status = wait_child(pid);
+	status = rcu_test_wait_child(pid);
 	tap_ok(status == 128 + SIGABRT, "%s: synchronize inside a critical "
 	       "section aborts instead of waiting forever (status %d)",
 	       fl->name, status);
@@ -494,7 +472,7 @@ int main(void)
 	if (membarrier_backend_of(MEMBARRIER_CMD_PRIVATE_EXPEDITED) ==
 	    MEMBARRIER_BACKEND_NONE)
 		tap_skip_all("no backend serves PRIVATE_EXPEDITED here");
-	signal(SIGALRM, timeout);
+	signal(SIGALRM, rcu_test_timeout);
 	alarm(120);
 	test_pointers();
 	for (unsigned int i = 0; i < sizeof(flavors) / sizeof(flavors[0]); i++) {
