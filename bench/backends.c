@@ -5,7 +5,7 @@
  * each backend: the kernel, the emulation (TLB shootdown for the plain
  * barrier where sound), and the emulation forced onto its signal
  * handshake. Each backend runs in a child process (the backend is chosen
- * per process, at load); the summary gives the ratio the issue bounds:
+ * per process, at load); the summary gives the ratio the limit bounds:
  * emulated / kernel PRIVATE_EXPEDITED with one spinning thread, <= 5.
  * It also shows that the light side stays a compiler barrier: the cost of
  * mbfence_light() in a loop against an empty loop, per backend.
@@ -40,7 +40,7 @@ static double loop_ns(int light, unsigned long n)
 	uint64_t t0 = tool_now_ns();
 
 	for (unsigned long i = 0; i < n; i++) {
-		if (light)
+		if (light)	/* measured alone: nothing pairs with it */
 			mbfence_light();
 		else
 			membarrier_compiler_barrier();
@@ -101,41 +101,27 @@ static const struct variant variants[] = {
 	{ "emulated-signal", "emulated", "0" },
 };
 
+/* From a child's line: the PRIVATE_EXPEDITED cost with one spinner. */
+static void keep_pe_spin1(const char *line, void *arg)
+{
+	if (strstr(line, " cmd=PRIVATE_EXPEDITED spinning=1 sleeping=0 "))
+		*(double *)arg = strtod(strstr(line, "ns_per_call=") + 12, NULL);
+}
+
 /* Run one backend's child; keep its PRIVATE_EXPEDITED/1-spinner cost. */
 static int run_variant(const struct variant *v, const char *self, const char *ms,
 		       double *pe_spin1)
 {
-	char line[512];
-	int fds[2], status;
-	FILE *in;
-	pid_t pid;
+	char *argv[] = { (char *)self, "bench", "backends", "--child",
+			 (char *)v->label, "--ms", (char *)ms, NULL };
+	const char *env[] = { "MEMBARRIER_BACKEND", v->backend,
+			      "MEMBARRIER_EMUL_TLB", v->tlb, NULL };
+	int status;
 
-	if (pipe(fds))
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		setenv("MEMBARRIER_BACKEND", v->backend, 1);
-		if (v->tlb)
-			setenv("MEMBARRIER_EMUL_TLB", v->tlb, 1);
-		execl(self, self, "bench", "backends", "--child", v->label,
-		      "--ms", ms, (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	in = fdopen(fds[0], "r");
 	*pe_spin1 = -1;
-	while (in && fgets(line, sizeof(line), in)) {
-		fputs(line, stdout);
-		fflush(stdout);
-		if (strstr(line, " cmd=PRIVATE_EXPEDITED spinning=1 sleeping=0 "))
-			*pe_spin1 = strtod(strstr(line, "ns_per_call=") + 12, NULL);
-	}
-	if (in)
-		fclose(in);
-	waitpid(pid, &status, 0);
-	return WIFEXITED(status) && !WEXITSTATUS(status) ? 0 : -1;
+	status = bench_run_child(argv, env, keep_pe_spin1, pe_spin1);
+	return status >= 0 && WIFEXITED(status) && !WEXITSTATUS(status) ?
+		0 : -1;
 }
 
 int bench_backends(int argc, char **argv)

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 /* membarrier bench NAME: the benchmark table. */
+#include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <membarrier.h>
@@ -21,6 +24,49 @@ static const struct {
 	{ "services", bench_services },
 	{ "rcu", bench_rcu },
 };
+
+int bench_run_child(char *const argv[], const char *const env[],
+		    void (*on_line)(const char *line, void *arg), void *arg)
+{
+	char line[512];
+	int fds[2], status;
+	FILE *in;
+	pid_t pid;
+
+	fflush(stdout);
+	if (pipe(fds))
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		for (int i = 0; env && env[i] && env[i + 1]; i += 2)
+			setenv(env[i], env[i + 1], 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	in = fdopen(fds[0], "r");
+	while (in && fgets(line, sizeof(line), in)) {
+		fputs(line, stdout);
+		fflush(stdout);
+		on_line(line, arg);
+	}
+	if (in)
+		fclose(in);
+	else
+		close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return status;
+}
 
 static int cmp_double(const void *a, const void *b)
 {

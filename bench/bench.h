@@ -31,6 +31,15 @@ void bench_crew_stop(struct bench_crew *c);
  */
 double bench_cost(int cmd, uint64_t budget_ns, unsigned long *total);
 
+/*
+ * Run argv (argv[0] a path) in a child whose stdout is a pipe, with the
+ * NAME, VALUE pairs of env (NULL-terminated, or NULL) set in the child
+ * only; echo each line it prints to stdout and pass it to on_line(line,
+ * arg). Returns the child's wait status, or -1.
+ */
+int bench_run_child(char *const argv[], const char *const env[],
+		    void (*on_line)(const char *line, void *arg), void *arg);
+
 /* Median of n doubles (sorts v). */
 double bench_median(double *v, size_t n);
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * bench rcu: the seed's RCU workload (readers: lock, dereference, check,
+ * bench rcu: the RCU workload (readers: lock, dereference, check,
  * unlock; writers: allocate, exchange, synchronize, poison, free) for
  * each implementation, one after the other, in one run:
  *
@@ -16,7 +16,7 @@
  *
  * One line per implementation, then a summary with the default flavor's
  * ratios against liburcu-memb (and against the baseline) and the verdict
- * on the issue's target (see print_verdict()):
+ * on the target (see print_verdict()):
  *   impl=NAME readers=R writers=W seconds=S reads=N writes=N [default=1]
  *   bench=rcu ... reads_vs_liburcu_memb=X writes_vs_liburcu_memb=Y
  *   target=... pass=yes
@@ -112,13 +112,18 @@ static void parse_row(const char *line, const char *name, struct row *row)
 	row->writes = strtoull(w + 8, NULL, 10);
 }
 
+static void memb_row(const char *line, void *memb)
+{
+	parse_row(line, "liburcu-memb", memb);
+}
+
 /* Run the helper, echo its lines, keep liburcu-memb's figures. */
 static int run_liburcu(const struct rb_params *p, struct row *memb)
 {
-	char path[PATH_MAX], r[32], w[32], s[32], line[512];
-	int fds[2], status;
-	FILE *in;
-	pid_t pid;
+	char path[PATH_MAX], r[32], w[32], s[32];
+	char *argv[] = { path, "--readers", r, "--writers", w, "--seconds", s,
+			 NULL };
+	int status;
 
 	if (helper_path(path, sizeof(path)) || access(path, X_OK)) {
 		printf("note: liburcu rows skipped: %s\n",
@@ -133,32 +138,8 @@ static int run_liburcu(const struct rb_params *p, struct row *memb)
 	snprintf(r, sizeof(r), "%lu", p->readers);
 	snprintf(w, sizeof(w), "%lu", p->writers);
 	snprintf(s, sizeof(s), "%g", p->seconds);
-	fflush(stdout);
-	if (pipe(fds))
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		dup2(fds[1], STDOUT_FILENO);
-		close(fds[0]);
-		close(fds[1]);
-		execl(path, path, "--readers", r, "--writers", w, "--seconds",
-		      s, (char *)NULL);
-		_exit(127);
-	}
-	close(fds[1]);
-	in = fdopen(fds[0], "r");
-	while (in && fgets(line, sizeof(line), in)) {
-		fputs(line, stdout);
-		fflush(stdout);
-		parse_row(line, "liburcu-memb", memb);
-	}
-	if (in)
-		fclose(in);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
+	status = bench_run_child(argv, NULL, memb_row, memb);
+	if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status)) {
 		printf("note: the liburcu helper failed (status %d)\n", status);
 		return -1;
 	}
@@ -171,7 +152,7 @@ static double ratio(uint64_t a, uint64_t b)
 }
 
 /*
- * The issue's targets: at least the reads and the writes of liburcu-memb;
+ * The targets: at least the reads and the writes of liburcu-memb;
  * where the kernel's membarrier is blocked (liburcu-memb then puts fences
  * in its readers), at least 20 times its reads.
  */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench rcu: the seed's workload, shared by every implementation.
+ * bench rcu: the workload, shared by every implementation.
  *
  * Readers: lock, dereference, check the value, unlock, count.
  * Writers: allocate, exchange the pointer, synchronize, poison, free, count.
@@ -72,6 +72,7 @@ int rb_parse(int argc, char **argv, struct rb_params *p, const char *usage);
 /* Wait for the start signal; then stopped() says when to end. */
 static inline void rb_wait_go(struct rb_ctx *c)
 {
+	/* Acquire pairs with the release of go in rcu_run.c. */
 	while (!__atomic_load_n(&c->go, __ATOMIC_ACQUIRE))
 		sched_yield();
 }

@@ -9,8 +9,8 @@
  * ROUNDS rounds, each running both workloads for seconds / (6 * ROUNDS),
  * in alternating order so that drift favours neither. ops_per_s: the
  * mean over the rounds of both threads' operations per second; ratio:
- * the median of the per-round ratios; limit: the issue's (per-CPU at
- * least 2x the atomic).
+ * the median of the per-round ratios; limit: per-CPU at least 2x the
+ * atomic.
  * percpu_exact: the per-CPU slots sum to the operations counted.
  *
  * Two more items, the same way against the same shared atomic:
@@ -158,6 +158,7 @@ static double phase(struct run *r, enum kind kind, const int *cpus,
 		if (pthread_create(&w[i].tid, NULL, worker, &w[i]))
 			return -1;
 	}
+	/* Acquire pairs with the workers' release of ready. */
 	while (__atomic_load_n(&r->ready, __ATOMIC_ACQUIRE) < THREADS)
 		sched_yield();
 	t0 = tool_now_ns();

@@ -14,7 +14,7 @@
  *   bench=services item=percpu_counter threads=2 ... path=rseq
  *   percpu_ops_per_s=... atomic_ops_per_s=... ratio=... limit=2 pass=yes
  * spending about `seconds` in total. Returns 0 when it measured (pass=
- * gives the verdict against the issue's limit), 1 when it could not
+ * gives the verdict against the limit, per-CPU at least 2x the atomic), 1 when it could not
  * (rseq unavailable, no memory, no threads: the line says error=...).
  */
 int bench_services_rseq(double seconds);

@@ -124,6 +124,7 @@ static void fence(struct litmus_mem *m, enum fence f)
 		membarrier_compiler_barrier();
 		break;
 	case FENCE_MB:
+		/* The fence under test: pairs with the other side's fence. */
 		membarrier_arch_mb();
 		break;
 	case FENCE_MEMBARRIER:
@@ -182,20 +183,6 @@ static const struct litmus_shape shapes[] = {
 
 #define NR_SHAPES (sizeof(shapes) / sizeof(shapes[0]))
 
-static unsigned long long xorshift(unsigned long long *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
-static void wait_until(unsigned long long t)
-{
-	while (mbi_arch_cycles() < t)
-		membarrier_arch_relax();
-}
-
 static void *target_thread(void *arg)
 {
 	struct litmus_cell *c = arg;
@@ -214,7 +201,8 @@ static void *target_thread(void *arg)
 		/* Acquire pairs with the caller's release of round n. */
 		while (__atomic_load_n(&m->round, __ATOMIC_ACQUIRE) != n)
 			membarrier_arch_relax();
-		wait_until(m->start + xorshift(&seed) % c->target_jitter);
+		cpus_spin_until(m->start +
+				cpus_xorshift(&seed) % c->target_jitter);
 		c->shape->target(m, c->target_fence);
 		/* Release pairs with the caller's acquire of done. */
 		__atomic_store_n(&m->done, n, __ATOMIC_RELEASE);
@@ -263,10 +251,13 @@ static int target_start(struct litmus_cell *c, struct litmus_target *t)
 		if (litmus_cmd->register_cmd &&
 		    membarrier(litmus_cmd->register_cmd, 0, 0))
 			_exit(2);
+		/* Release: registered before the parent, acquiring ready,
+		 * starts the rounds. */
 		__atomic_store_n(&c->mem->ready, 1, __ATOMIC_RELEASE);
 		target_thread(c);
 		_exit(0);
 	}
+	/* Acquire pairs with the child's release of ready. */
 	while (!__atomic_load_n(&c->mem->ready, __ATOMIC_ACQUIRE)) {
 		int status;
 
@@ -310,7 +301,8 @@ static int run_cell(struct litmus_cell *c)
 		m->start = mbi_arch_cycles() + LITMUS_LEAD_CYCLES;
 		/* Release: the reset above is visible before round n starts. */
 		__atomic_store_n(&m->round, n, __ATOMIC_RELEASE);
-		wait_until(m->start + xorshift(&seed) % c->caller_jitter);
+		cpus_spin_until(m->start +
+				cpus_xorshift(&seed) % c->caller_jitter);
 		c->shape->caller(m, c->caller_fence);
 		/* Acquire pairs with the target's release: its results. */
 		while (__atomic_load_n(&m->done, __ATOMIC_ACQUIRE) != n)

@@ -74,6 +74,7 @@ static void spin_recording(struct gaps *g)
 	unsigned long long last, now;
 
 	cpus_pin_self(other_cpu[1]);
+	/* Release: pinned before the caller, acquiring ready, measures. */
 	__atomic_store_n(&g->ready, 1, __ATOMIC_RELEASE);
 	last = mbi_arch_cycles();
 	while (!__atomic_load_n(&g->stop, __ATOMIC_RELAXED)) {
@@ -81,9 +82,12 @@ static void spin_recording(struct gaps *g)
 		if (now - last > g->threshold && g->n < MAX_GAPS) {
 			g->start[g->n] = last;
 			g->end[g->n] = now;
+			/* Release: the gap before its count; pairs with the
+			 * acquire of n in sample_window(). */
 			__atomic_store_n(&g->n, g->n + 1, __ATOMIC_RELEASE);
 		}
-		/* Release: the gaps recorded so far, before the heartbeat. */
+		/* Release: the gaps recorded so far, before the heartbeat;
+		 * pairs with the acquire of now in sample_window(). */
 		__atomic_store_n(&g->now, now, __ATOMIC_RELEASE);
 		last = now;
 	}
@@ -119,6 +123,7 @@ static enum sample sample_window(const struct gaps *g, unsigned long long a,
 	unsigned long long limit = b + (unsigned long long)(cyc_per_us * 20000);
 	int n;
 
+	/* Acquires pair with the spinner's releases of now and n. */
 	while (__atomic_load_n(&g->now, __ATOMIC_ACQUIRE) <= b)
 		if (mbi_arch_cycles() > limit)
 			return SAMPLE_VOID;
@@ -229,6 +234,7 @@ int verify_interrupts(int cmd, struct verify_result *r)
 	}
 	pin_caller();
 	cpus_pin_self(other_cpu[0]);
+	/* Acquire pairs with the spinner's release of ready. */
 	while (!__atomic_load_n(&g->ready, __ATOMIC_ACQUIRE))
 		usleep(100);
 	usleep(2000);
@@ -256,8 +262,14 @@ static void *cs_thread(void *arg)
 	(void)arg;
 	cpus_pin_self(other_cpu[1]);
 	rs = rseq_probe_area();
+	/* Acquire pairs with the release of quit_cs in verify_rseq_abort(). */
 	while (!__atomic_load_n(&quit_cs, __ATOMIC_ACQUIRE)) {
 		rseq_probe_spin(rs, &in_cs);
+		/*
+		 * Releases: out of the section, then counted; pair with the
+		 * acquires of in_cs (wait_in_cs()) and of cs_aborts
+		 * (aborted_within(), verify_rseq_abort()).
+		 */
 		__atomic_store_n(&in_cs, 0, __ATOMIC_RELEASE);
 		__atomic_fetch_add(&cs_aborts, 1, __ATOMIC_RELEASE);
 	}
@@ -312,6 +324,7 @@ int verify_rseq_abort(struct verify_result *r)
 		before = __atomic_load_n(&cs_aborts, __ATOMIC_ACQUIRE);
 		r->control_hits += aborted_within(before, d);
 	}
+	/* Release pairs with cs_thread()'s acquire of quit_cs. */
 	__atomic_store_n(&quit_cs, 1, __ATOMIC_RELEASE);
 	/* The thread sits in a section: abort it until it has quit. */
 	while (pthread_tryjoin_np(t, NULL)) {

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Biased locking revoked by membarrier (seed 002, after Jann Horn's
- * example): one thread, the owner, takes the lock with two plain stores
+ * Biased locking revoked by membarrier: one thread, the owner, takes the lock with two plain stores
  * and a load, no atomic read-modify-write, no fence; any other thread
  * first revokes the bias, once, with a heavy fence, after which everyone
  * uses a mutex.
@@ -50,10 +49,14 @@ MEMBARRIER_API void mbbias_owner_unlock_slow(struct mbbias *l);
 MEMBARRIER_API void mbbias_lock(struct mbbias *l);
 MEMBARRIER_API void mbbias_unlock(struct mbbias *l);
 
-/* 1 once the bias has been revoked. */
+/*
+ * 1 once the bias has been revoked. A status query: it orders nothing
+ * (the lock's paths read revoked after the owner's fence or under the
+ * mutex).
+ */
 static inline int mbbias_revoked(struct mbbias *l)
 {
-	return __atomic_load_n(&l->revoked, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&l->revoked, __ATOMIC_RELAXED);
 }
 
 /* The owner only (one thread per lock, not nested). */

@@ -44,11 +44,13 @@ MEMBARRIER_API int mbfence_heavy_slow(void);
  */
 MEMBARRIER_API extern unsigned long mbfence_tsan_word;
 
+/* Pairs with the same RMW in mbfence_heavy() (and in other fences). */
 static inline void mbfence_light(void)
 {
 	__atomic_fetch_add(&mbfence_tsan_word, 0, __ATOMIC_SEQ_CST);
 }
 
+/* Pairs with the RMW in mbfence_light(); then the real heavy fence. */
 static inline int mbfence_heavy(void)
 {
 	__atomic_fetch_add(&mbfence_tsan_word, 0, __ATOMIC_SEQ_CST);

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * JIT code publishing: the call seed 003 asks for ("if userspace wants to
- * modify code and ensure that after the system call returns then no other
- * thread will be executing the previous code, then there should be an API
- * for that").
+ * JIT code publishing: a call after which no other thread executes the
+ * previous instructions of a range a JIT rewrote, the use that
+ * MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE was added for (membarrier(2);
+ * kernel commit "membarrier: Provide core serializing command,
+ * *_SYNC_CORE", Linux 4.16).
  *
  * After writing new instructions into a range, mbjit_publish() returns
  * once no thread of the process can execute the previous instructions

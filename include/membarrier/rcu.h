@@ -127,13 +127,17 @@ extern "C" {
 	__atomic_store_n(&(p), (v), __ATOMIC_RELAXED)
 #endif
 
-/* Publish v in *pp and return the old value (a full barrier). */
+/*
+ * Publish v in *pp and return the old value: a full barrier, whose
+ * release side pairs with the address dependency of mbrcu_dereference()
+ * as mbrcu_assign_pointer()'s does.
+ */
 #define mbrcu_xchg_pointer(pp, v)					\
 	__atomic_exchange_n((pp), (v), __ATOMIC_SEQ_CST)
 
 /*
  * Replace *pp by v if it still is old; returns what *pp held (old on
- * success). A full barrier.
+ * success). A full barrier, paired as mbrcu_xchg_pointer()'s.
  */
 #define mbrcu_cmpxchg_pointer(pp, old, v)				\
 	__extension__ ({						\
@@ -175,15 +179,15 @@ struct mbrcu_gp {
 	uint64_t ctr;
 } __attribute__((aligned(64)));
 
-
 /*
- * ctr = 0 right after a full barrier (membarrier_arch_mb()) that orders
- * the critical section before it: the fence-in-reader flavor's unlock and
- * a thread's exit. The barrier and the store act as a release that pairs
- * with the acquire load of ctr in the updater's scan. ThreadSanitizer
- * models no standalone fence: under MEMBARRIER_TSAN the store itself is
- * the release, so that it sees the critical section happen before what
- * follows the grace period (the updater's free).
+ * ctr = 0 after a barrier that orders the critical section before it: a
+ * reader's exit from its outermost critical section (after its flavor's
+ * reader fence), and a thread's exit (after membarrier_arch_mb()). With
+ * the updater's fence or its acquire load of ctr, the pair keeps the
+ * section before the updater's free (litmus 2). ThreadSanitizer models
+ * no standalone fence: under MEMBARRIER_TSAN the store itself is a
+ * release, so that it sees the critical section happen before what
+ * follows the grace period.
  */
 #ifdef MEMBARRIER_TSAN
 #define MBRCU_STORE_AFTER_MB(x, v)					\
@@ -247,52 +251,65 @@ MEMBARRIER_API void mbrcu_call(struct mbrcu_head *head,
  */
 MEMBARRIER_API void mbrcu_barrier(void);
 
-/* Slow path of mbrcu_read_unlock(): an updater sleeps on this reader. */
+/*
+ * Slow path of the read side: an updater sleeps on this reader (of any
+ * flavor).
+ */
 MEMBARRIER_API void mbrcu_wake_updater(struct mbrcu_reader *r);
 
 /*
- * Enter a read-side critical section: one load of the thread's record
- * pointer, one of ctr, one of the global word when outermost, one store.
+ * The read side of every flavor, not public API: each flavor's
+ * read_lock/read_unlock/read_ongoing instantiate these with its record,
+ * its global word and its reader fence (a compile-time constant, inlined):
+ * mbfence_light() for mbrcu_*, pairing with the updater's mbfence_heavy();
+ * membarrier_arch_mb() for mbrcu_fence_* (rcu_fence.h), pairing with the
+ * updater's smp_mb().
+ *
+ * Enter: one load of ctr, one of the global word when outermost, one
+ * store.
  */
-static inline void mbrcu_read_lock(void)
+static inline void mbrcu_reader_enter(struct mbrcu_reader *r,
+				      const struct mbrcu_gp *gp,
+				      void (*fence)(void))
 {
-	struct mbrcu_reader *r = mbrcu_tls_reader;
 	uint64_t t = MEMBARRIER_LOAD_SHARED(r->ctr);
 
 	if (membarrier_likely(!(t & MBRCU_NEST_MASK)))
-		MEMBARRIER_STORE_SHARED(r->ctr, MEMBARRIER_LOAD_SHARED(mbrcu_gp_state.ctr));
+		MEMBARRIER_STORE_SHARED(r->ctr, MEMBARRIER_LOAD_SHARED(gp->ctr));
 	else
 		MEMBARRIER_STORE_SHARED(r->ctr, t + MBRCU_NEST_ONE);
 	/*
 	 * Order the ctr store before the critical section's loads; pairs
-	 * with the heavy fence that opens a grace period (litmus 1).
+	 * with the updater's fence that opens a grace period (litmus 1).
 	 */
-	mbfence_light();
+	fence();
 }
 
-/* Leave a read-side critical section. */
-static inline void mbrcu_read_unlock(void)
+static inline void mbrcu_reader_exit(struct mbrcu_reader *r,
+				     void (*fence)(void))
 {
-	struct mbrcu_reader *r = mbrcu_tls_reader;
 	uint64_t t;
 
 	/*
 	 * Order the critical section's accesses before the ctr store;
-	 * pairs with the end-of-grace-period fence (litmus 2). Under
-	 * MEMBARRIER_TSAN both are seq_cst RMWs of one word, the edge that
-	 * shows ThreadSanitizer this critical section before the updater's
-	 * free (TSan builds take the general path: the closing fence runs).
+	 * pairs with the end-of-grace-period fence, or where a flavor has
+	 * none, with the acquire load of ctr in the updater's scan
+	 * (litmus 2). Under MEMBARRIER_TSAN, mbfence_light() is a seq_cst
+	 * RMW of the word mbfence_heavy() also updates, and the ctr store a
+	 * release: the edges that show ThreadSanitizer this critical
+	 * section before the updater's free (TSan builds take the general
+	 * path: the closing fence runs).
 	 */
-	mbfence_light();
+	fence();
 	t = MEMBARRIER_LOAD_SHARED(r->ctr);
 	if (membarrier_likely((t & MBRCU_NEST_MASK) == MBRCU_NEST_ONE)) {
-		MEMBARRIER_STORE_SHARED(r->ctr, 0);
+		MBRCU_STORE_AFTER_MB(r->ctr, 0);
 		/*
 		 * Order the ctr store before the wake load; pairs with the
-		 * heavy fence an updater runs between setting wake and
-		 * reading ctr before it sleeps (store buffering again).
+		 * updater's fence between setting wake and reading ctr
+		 * before it sleeps (store buffering again).
 		 */
-		mbfence_light();
+		fence();
 		if (membarrier_unlikely(MEMBARRIER_LOAD_SHARED(r->wake)))
 			mbrcu_wake_updater(r);
 	} else {
@@ -300,12 +317,27 @@ static inline void mbrcu_read_unlock(void)
 	}
 }
 
+static inline int mbrcu_reader_ongoing(const struct mbrcu_reader *r)
+{
+	return r && (MEMBARRIER_LOAD_SHARED(r->ctr) & MBRCU_NEST_MASK) != 0;
+}
+
+/* Enter a read-side critical section (nestable, wait-free). */
+static inline void mbrcu_read_lock(void)
+{
+	mbrcu_reader_enter(mbrcu_tls_reader, &mbrcu_gp_state, mbfence_light);
+}
+
+/* Leave a read-side critical section. */
+static inline void mbrcu_read_unlock(void)
+{
+	mbrcu_reader_exit(mbrcu_tls_reader, mbfence_light);
+}
+
 /* Non-zero inside a read-side critical section of this flavor. */
 static inline int mbrcu_read_ongoing(void)
 {
-	struct mbrcu_reader *r = mbrcu_tls_reader;
-
-	return r && (MEMBARRIER_LOAD_SHARED(r->ctr) & MBRCU_NEST_MASK) != 0;
+	return mbrcu_reader_ongoing(mbrcu_tls_reader);
 }
 
 #ifdef __cplusplus

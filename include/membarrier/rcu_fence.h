@@ -31,55 +31,32 @@ MEMBARRIER_API extern struct mbrcu_gp mbrcu_fence_gp_state;
 MEMBARRIER_API extern __thread struct mbrcu_reader *mbrcu_fence_tls_reader
 	MBRCU_TLS;
 
-/* As the mbrcu_* functions of <membarrier/rcu.h>, for this flavor. */
+/*
+ * As the mbrcu_* functions of <membarrier/rcu.h>, for this flavor; an
+ * updater sleeping on one of its readers is woken by mbrcu_wake_updater().
+ */
 MEMBARRIER_API int mbrcu_fence_register_thread(void);
 MEMBARRIER_API void mbrcu_fence_unregister_thread(void);
 MEMBARRIER_API void mbrcu_fence_synchronize(void);
 MEMBARRIER_API void mbrcu_fence_call(struct mbrcu_head *head,
-				  void (*func)(struct mbrcu_head *head));
+				     void (*func)(struct mbrcu_head *head));
 MEMBARRIER_API void mbrcu_fence_barrier(void);
-MEMBARRIER_API void mbrcu_fence_wake_updater(struct mbrcu_reader *r);
 
+/* The read side of rcu.h with smp_mb() as the reader fence. */
 static inline void mbrcu_fence_read_lock(void)
 {
-	struct mbrcu_reader *r = mbrcu_fence_tls_reader;
-	uint64_t t = MEMBARRIER_LOAD_SHARED(r->ctr);
-
-	if (membarrier_likely(!(t & MBRCU_NEST_MASK)))
-		MEMBARRIER_STORE_SHARED(r->ctr, MEMBARRIER_LOAD_SHARED(mbrcu_fence_gp_state.ctr));
-	else
-		MEMBARRIER_STORE_SHARED(r->ctr, t + MBRCU_NEST_ONE);
-	/* ctr before the critical section; pairs with the updater's smp_mb(). */
-	membarrier_arch_mb();
+	mbrcu_reader_enter(mbrcu_fence_tls_reader, &mbrcu_fence_gp_state,
+			   membarrier_arch_mb);
 }
 
 static inline void mbrcu_fence_read_unlock(void)
 {
-	struct mbrcu_reader *r = mbrcu_fence_tls_reader;
-	uint64_t t;
-
-	/* The critical section before ctr = 0; pairs with the acquire load
-	 * of ctr in the updater's scan. */
-	membarrier_arch_mb();
-	t = MEMBARRIER_LOAD_SHARED(r->ctr);
-	if (membarrier_likely((t & MBRCU_NEST_MASK) == MBRCU_NEST_ONE)) {
-		/* A release under MEMBARRIER_TSAN, for the barrier above. */
-		MBRCU_STORE_AFTER_MB(r->ctr, 0);
-		/* ctr = 0 before the wake load; pairs with the smp_mb() of a
-		 * sleeping updater. */
-		membarrier_arch_mb();
-		if (membarrier_unlikely(MEMBARRIER_LOAD_SHARED(r->wake)))
-			mbrcu_fence_wake_updater(r);
-	} else {
-		MEMBARRIER_STORE_SHARED(r->ctr, t - MBRCU_NEST_ONE);
-	}
+	mbrcu_reader_exit(mbrcu_fence_tls_reader, membarrier_arch_mb);
 }
 
 static inline int mbrcu_fence_read_ongoing(void)
 {
-	struct mbrcu_reader *r = mbrcu_fence_tls_reader;
-
-	return r && (MEMBARRIER_LOAD_SHARED(r->ctr) & MBRCU_NEST_MASK) != 0;
+	return mbrcu_reader_ongoing(mbrcu_fence_tls_reader);
 }
 
 #ifdef __cplusplus

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * rseq per-CPU operations and the RSEQ fence (seed 004).
+ * rseq per-CPU operations and the RSEQ fence (membarrier(2)'s
+ * MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ; kernel commit "rseq/membarrier:
+ * Add MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ", Linux 5.10).
  *
  * Per-CPU data without atomic instructions: each operation is a
  * restartable sequence (rseq(2)) that reads the CPU number the kernel
@@ -116,11 +118,18 @@ struct mbrseq_percpu {
  * pointer and its commit, widening the window the fence must close.
  */
 #ifndef MBRSEQ_INJECT_ASM
-#define MBRSEQ_INJECT_ASM(n)	""
+#define MBRSEQ_INJECT_ASM	""
 #define MBRSEQ_INJECT_INPUT
 #define MBRSEQ_INJECT_CLOBBER
 #endif
 
+/*
+ * The instructions of each architecture (Not public API):
+ *   MBRSEQ_SIG, MBRSEQ_ARCH_SIGNATURE  the signature before abort_ip
+ *   MBRSEQ_ARCH_SLOT_SHIFT             log2 of a slot's size
+ *   MBRSEQ_ARCH_ARM, _SLOT, _RETRY     the steps every section shares
+ *   MBRSEQ_ARCH_{ADD,PUSH,POP}_{PREPARE,COMMIT}, MBRSEQ_ARCH_ADDEND
+ */
 #include MEMBARRIER_ARCH_RSEQ_H
 
 #define MBRSEQ_SLOT_SIZE	(1u << MBRSEQ_ARCH_SLOT_SHIFT)
@@ -130,19 +139,49 @@ extern "C" {
 #endif
 
 /*
- * The calling thread's registered rseq area, NULL until its first
- * operation or mbrseq_thread_init(). Initial-exec TLS: one load. It and
- * the structures above are read by inline code: ABI.
+ * Where the C library keeps each thread's rseq area: glibc 2.35 and
+ * later register one per thread and export its offset from the thread
+ * pointer (<sys/rseq.h>: __rseq_offset, __rseq_size). Reading it needs no
+ * TLS variable of this library, so the library needs no static TLS and
+ * can be dlopen()ed into any process. The area's cpu_id is negative
+ * while no registration is in force (RSEQ_CPU_ID_REGISTRATION_FAILED, as
+ * under GLIBC_TUNABLES=glibc.pthread.rseq=0).
  */
-MEMBARRIER_API extern __thread struct mbrseq_abi *mbrseq_thread_abi
-	__attribute__((tls_model("initial-exec")));
+#if defined(__GLIBC__) && defined(__GLIBC_MINOR__) && \
+	(__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+#define MBRSEQ_LIBC_AREA	1
+extern const ptrdiff_t __rseq_offset;
+#else
+#define MBRSEQ_LIBC_AREA	0
+#endif
+
+/*
+ * 1 once the process chose critical sections over the fallback (the
+ * first thread's first operation makes the choice, for good: see
+ * <membarrier/rseq_fallback.h>); 0 before, and for good under the
+ * fallback. Only then does the fast path try the C library's area, so
+ * that no thread runs a section on it while the process runs the
+ * fallback. Read by inline code: ABI.
+ */
+MEMBARRIER_API extern int mbrseq_sections_on;
+
+/*
+ * The slow path: the calling thread's registered rseq area, the C
+ * library's or, where it registered none, one this library registers
+ * (the rseq system call); it makes the process's choice if nobody did.
+ * Where no area can be had, or the process runs the fallback, it returns
+ * an area no kernel watches whose cpu_id holds -errno (-ENOSYS under the
+ * fallback), so that the section run on it returns that error. Never
+ * NULL.
+ */
+MEMBARRIER_API struct mbrseq_abi *mbrseq_thread_area(void);
 
 /*
  * Make the calling thread ready for critical sections: find the C
  * library's rseq area, or register one. 0, or -errno (-ENOSYS: no rseq
- * here; -EBUSY: someone else registered an area this library cannot
- * find). Operations call it on their own; calling it early moves the
- * cost out of the first operation.
+ * here, or the process runs the fallback; -EBUSY: someone else
+ * registered an area this library cannot find). Operations call it on
+ * their own; calling it early moves the cost out of the first operation.
  */
 MEMBARRIER_API int mbrseq_thread_init(void);
 
@@ -182,7 +221,7 @@ MEMBARRIER_API void mbrseq_percpu_destroy(struct mbrseq_percpu *pc);
 MEMBARRIER_API int mbrseq_publish(struct mbrseq_percpu *pc, int cpu);
 
 /*
- * The seed's swap: mbrseq_publish(pc, cpu), then mbrseq_fence(cpu). On
+ * The swap: mbrseq_publish(pc, cpu), then mbrseq_fence(cpu). On
  * 0, the now-inactive slots of the targeted CPUs are quiescent: read,
  * reset or drain them with plain accesses until the next swap.
  */
@@ -213,32 +252,172 @@ void __tsan_release(void *addr);
 #define mbrseq_tsan_release(p)	do { } while (0)
 #endif
 
+/* ---- the critical sections: one template, per-arch instructions ---- */
+
+/*
+ * Each operation is one asm statement holding a whole critical section
+ * and its retry loop, with the same numeric labels everywhere:
+ *
+ *   0:  arm: store the address of descriptor 3 into rseq->rseq_cs
+ *   1:  start_ip: read cpu_id (negative: leave at 2), find this CPU's
+ *       active slot, prepare
+ *   2:  post_commit_ip: right after the single commit instruction
+ *   3:  the descriptor (struct rseq_cs: version, flags, start_ip,
+ *       post_commit_offset, abort_ip), in section __rseq_cs
+ *   4:  abort_ip, in section __rseq_failure, right after the signature;
+ *       it goes back to 0 (retry on the CPU the thread now runs on)
+ *
+ * The kernel restarts the thread at 4 when it preempts it, migrates it or
+ * delivers a signal to it (membarrier RSEQ's IPI included) while its
+ * instruction pointer is in [1, 2) (kernel/rseq.c, rseq_ip_fixup()).
+ * Everything before the commit only reads shared data or writes memory
+ * the thread alone owns (its rseq_cs, a node not yet published), so
+ * running it again is harmless; the commit is one store, so it either
+ * happened before the abort or not at all.
+ */
+#define MBRSEQ_ASM_DESCRIPTOR					\
+	".pushsection __rseq_cs, \"aw\"\n\t"			\
+	".balign 32\n"						\
+	"3:\n\t"						\
+	".long 0, 0\n\t"					\
+	".quad 1f, (2f - 1f), 4f\n\t"				\
+	".popsection\n"
+
+#define MBRSEQ_ASM_SECTION(prepare, commit)			\
+	MBRSEQ_ASM_DESCRIPTOR					\
+	"0:\n\t"						\
+	MBRSEQ_ARCH_ARM						\
+	"1:\n\t"						\
+	MBRSEQ_ARCH_SLOT					\
+	prepare							\
+	MBRSEQ_INJECT_ASM					\
+	commit							\
+	"2:\n\t"						\
+	".pushsection __rseq_failure, \"ax\"\n\t"		\
+	MBRSEQ_ARCH_SIGNATURE					\
+	"4:\n\t"						\
+	MBRSEQ_ARCH_RETRY					\
+	".popsection\n\t"
+
+#define MBRSEQ_ASM_OUT						\
+	[cpu] "=&r"(cpu), [p] "=&r"(p), [t] "=&r"(t)
+#define MBRSEQ_ASM_IN(rs, ctl, off)				\
+	[rs] "r"(rs), [ctl] "r"(ctl), [off] "r"(off),		\
+	[cs_off] "i"(MBRSEQ_ABI_CS_OFFSET),			\
+	[cpu_off] "i"(MBRSEQ_ABI_CPU_ID_OFFSET),		\
+	[shift] "i"(MBRSEQ_ARCH_SLOT_SHIFT)
+#define MBRSEQ_ASM_CLOBBER	"memory", "cc" MBRSEQ_INJECT_CLOBBER
+
+/*
+ * One section on area rs, not public API: the CPU it ran on, or rs's
+ * negative cpu_id (nothing done). mbrseq_cs_add: *(intptr_t *)(active
+ * slot + off) += v.
+ */
+static inline int mbrseq_cs_add(struct mbrseq_abi *rs, char *ctl,
+				size_t off, intptr_t v)
+{
+	unsigned long cpu, t;
+	char *p;
+
+	__asm__ __volatile__(
+		MBRSEQ_ASM_SECTION(MBRSEQ_ARCH_ADD_PREPARE,
+				   MBRSEQ_ARCH_ADD_COMMIT)
+		: MBRSEQ_ASM_OUT
+		: MBRSEQ_ASM_IN(rs, ctl, off), [v] MBRSEQ_ARCH_ADDEND(v)
+		  MBRSEQ_INJECT_INPUT
+		: MBRSEQ_ASM_CLOBBER);
+	return (int)cpu;
+}
+
+/* node->next = head; head = node (the commit). */
+static inline int mbrseq_cs_push(struct mbrseq_abi *rs, char *ctl,
+				 size_t off, struct mbrseq_node *node)
+{
+	unsigned long cpu, t;
+	char *p;
+
+	__asm__ __volatile__(
+		MBRSEQ_ASM_SECTION(MBRSEQ_ARCH_PUSH_PREPARE,
+				   MBRSEQ_ARCH_PUSH_COMMIT)
+		: MBRSEQ_ASM_OUT
+		: MBRSEQ_ASM_IN(rs, ctl, off), [node] "r"(node)
+		  MBRSEQ_INJECT_INPUT
+		: MBRSEQ_ASM_CLOBBER);
+	return (int)cpu;
+}
+
+/*
+ * node = head; if (node) head = node->next (the commit). An empty list
+ * leaves at 2 without a commit. No ABA: only sections running on this
+ * CPU change this list, and each of them aborts every other one it
+ * preempts, so head cannot change between the load and the commit.
+ */
+static inline int mbrseq_cs_pop(struct mbrseq_abi *rs, char *ctl,
+				size_t off, struct mbrseq_node **out)
+{
+	unsigned long cpu, t;
+	struct mbrseq_node *node;
+	char *p;
+
+	__asm__ __volatile__(
+		MBRSEQ_ASM_SECTION(MBRSEQ_ARCH_POP_PREPARE,
+				   MBRSEQ_ARCH_POP_COMMIT)
+		: MBRSEQ_ASM_OUT, [node] "=&r"(node)
+		: MBRSEQ_ASM_IN(rs, ctl, off)
+		  MBRSEQ_INJECT_INPUT
+		: MBRSEQ_ASM_CLOBBER);
+	*out = (int)cpu < 0 ? (struct mbrseq_node *)0 : node;
+	return (int)cpu;
+}
+
 /* The fallback, where rseq is missing (hooks: the mbrseq_fb_* calls). */
 #include <membarrier/rseq_fallback.h>
 
 /* ---- fast paths ---- */
 
-/* The calling thread's rseq area, initializing it on first use. */
-static inline int mbrseq_abi_get(struct mbrseq_abi **rs)
+/*
+ * The area the fast path tries first, once the process chose critical
+ * sections: the C library's, at __rseq_offset from the thread pointer
+ * (one load, which the compiler hoists out of loops with the thread
+ * pointer; __builtin_thread_pointer() needs GCC 11 or Clang). NULL
+ * before the choice, under the fallback, or without such an area: the
+ * operation then starts on the slow path's.
+ */
+static inline struct mbrseq_abi *mbrseq_abi_first(void)
 {
-	*rs = mbrseq_thread_abi;
-	if (membarrier_unlikely(!*rs)) {
-		int ret = mbrseq_thread_init();
-
-		if (ret)
-			return ret;
-		*rs = mbrseq_thread_abi;
-	}
-	return 0;
+#if MBRSEQ_LIBC_AREA
+	if (membarrier_likely(MEMBARRIER_LOAD_SHARED(mbrseq_sections_on)))
+		return (struct mbrseq_abi *)((char *)
+			__builtin_thread_pointer() + __rseq_offset);
+#endif
+	return (struct mbrseq_abi *)0;
 }
+
+/*
+ * Run SECTION (an expression on area rs: an mbrseq_cs_* call) on the
+ * first area; if there is none or it is not registered, once more on the
+ * slow path's; if that fails too, FALLBACK (an expression of the error,
+ * named err: an mbrseq_fb_* hook, which runs the fallback if the process
+ * chose it, else returns err). Its value: the CPU, or -errno.
+ */
+#define MBRSEQ_RUN(rs, err, section, fallback) __extension__ ({	\
+	struct mbrseq_abi *rs = mbrseq_abi_first();			\
+	int err = rs ? (section) : -1;					\
+	if (membarrier_unlikely(err < 0)) {				\
+		rs = mbrseq_thread_area();				\
+		err = (section);					\
+		if (membarrier_unlikely(err < 0))			\
+			err = (fallback);				\
+	}								\
+	err;								\
+})
 
 /* The CPU the calling thread runs on, from its rseq area; or -errno. */
 static inline int mbrseq_cpu(void)
 {
-	struct mbrseq_abi *rs;
-	int ret = mbrseq_abi_get(&rs);
-
-	return ret ? mbrseq_fb_cpu(ret) : (int)MEMBARRIER_LOAD_SHARED(rs->cpu_id);
+	return MBRSEQ_RUN(rs, err,
+			  (int)MEMBARRIER_LOAD_SHARED(rs->cpu_id),
+			  mbrseq_fb_cpu(err));
 }
 
 /*
@@ -249,11 +428,8 @@ static inline int mbrseq_cpu(void)
 static inline int mbrseq_percpu_add(struct mbrseq_percpu *pc, size_t off,
 				    intptr_t v)
 {
-	struct mbrseq_abi *rs;
-	int ret = mbrseq_abi_get(&rs);
-
-	return ret ? mbrseq_fb_add(pc, off, v, ret) :
-		     mbrseq_arch_add(rs, pc->ctl, off, v);
+	return MBRSEQ_RUN(rs, err, mbrseq_cs_add(rs, pc->ctl, off, v),
+			  mbrseq_fb_add(pc, off, v, err));
 }
 
 /*
@@ -263,13 +439,9 @@ static inline int mbrseq_percpu_add(struct mbrseq_percpu *pc, size_t off,
 static inline int mbrseq_percpu_push(struct mbrseq_percpu *pc, size_t off,
 				     struct mbrseq_node *node)
 {
-	struct mbrseq_abi *rs;
-	int ret = mbrseq_abi_get(&rs);
-
-	if (ret)
-		return mbrseq_fb_push(pc, off, node, ret);
 	mbrseq_tsan_release(node);
-	return mbrseq_arch_push(rs, pc->ctl, off, node);
+	return MBRSEQ_RUN(rs, err, mbrseq_cs_push(rs, pc->ctl, off, node),
+			  mbrseq_fb_push(pc, off, node, err));
 }
 
 /*
@@ -280,12 +452,9 @@ static inline int mbrseq_percpu_push(struct mbrseq_percpu *pc, size_t off,
 static inline int mbrseq_percpu_pop(struct mbrseq_percpu *pc, size_t off,
 				    struct mbrseq_node **node)
 {
-	struct mbrseq_abi *rs;
-	int ret = mbrseq_abi_get(&rs);
+	int ret = MBRSEQ_RUN(rs, err, mbrseq_cs_pop(rs, pc->ctl, off, node),
+			     mbrseq_fb_pop(pc, off, node, err));
 
-	if (ret)
-		return mbrseq_fb_pop(pc, off, node, ret);
-	ret = mbrseq_arch_pop(rs, pc->ctl, off, node);
 	if (*node)
 		mbrseq_tsan_acquire(*node);
 	return ret;

@@ -70,10 +70,12 @@ MEMBARRIER_API intptr_t mbrseq_cid_counter_sum(const struct mbrseq_cid_counter *
 /* The calling thread's concurrency id (see above), >= 0. */
 static inline int mbrseq_cid(void)
 {
-	struct mbrseq_abi *rs = mbrseq_thread_abi;
+	struct mbrseq_abi *rs = mbrseq_abi_first();
 	int field = MEMBARRIER_LOAD_SHARED(mbrseq_cid_field);
 
-	if (membarrier_likely(rs && field > 0))
+	/* The C library's area, where the kernel watches it. */
+	if (membarrier_likely(rs && field > 0 &&
+			      (int32_t)MEMBARRIER_LOAD_SHARED(rs->cpu_id) >= 0))
 		return (int)MEMBARRIER_LOAD_SHARED(
 			*(const uint32_t *)((const char *)rs + field));
 	return mbrseq_cid_slow();

@@ -163,6 +163,7 @@ MEMBARRIER_API int membarrier_kernel_query(void)
 MEMBARRIER_API int membarrier_library_registrations(void)
 {
 	mbi_get_config();
+	/* Acquire pairs with the release in mbi_service_register(). */
 	return (int)__atomic_load_n(&mbi_service_regs, __ATOMIC_ACQUIRE);
 }
 

@@ -34,7 +34,8 @@ MEMBARRIER_API void mbbias_destroy(struct mbbias *l)
 /* The bias is revoked: step out of the fast path, take the mutex. */
 MEMBARRIER_API void mbbias_owner_lock_slow(struct mbbias *l)
 {
-	/* Not in the critical section: lets a waiting revoker proceed. */
+	/* Not in the critical section: lets a waiting revoker proceed;
+	 * pairs with its acquire load of owner_busy in bias_revoke(). */
 	__atomic_store_n(&l->owner_busy, 0, __ATOMIC_RELEASE);
 	pthread_mutex_lock(&l->mutex);
 	l->owner_slow = 1;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * rseq per-CPU operations: the slow paths. The critical sections are in
- * include/membarrier/arch/rseq_<arch>.h, inlined into their callers.
+ * rseq per-CPU operations: the slow paths. The critical sections are
+ * inlined into their callers: their template is in <membarrier/rseq.h>,
+ * their instructions in include/membarrier/arch/rseq_<arch>.h.
  *
  * Here: finding or registering each thread's rseq area, the per-CPU
  * layout, the swap (publish, then the RSEQ fence) and the fence itself,
@@ -53,19 +54,28 @@ _Static_assert(sizeof(struct mbrseq_cpu_ctl) <= MBRSEQ_SLOT_SIZE,
 extern const ptrdiff_t __rseq_offset __attribute__((weak));
 extern const unsigned int __rseq_size __attribute__((weak));
 
-MEMBARRIER_API __thread struct mbrseq_abi *mbrseq_thread_abi
-	__attribute__((tls_model("initial-exec")));
-
 /*
- * The area this library registers where the C library did not. Static
- * TLS: it lives as long as the thread, and the kernel stops writing to
- * it when the thread exits, before its memory can be reused.
+ * The area this library registers where the C library did not. Default
+ * TLS model (global-dynamic): no static TLS, so that the library can be
+ * dlopen()ed where the static TLS surplus is used up. Only the slow path
+ * reaches it. Its memory lives as long as the thread: glibc frees a
+ * thread's dynamic TLS blocks only when its descriptor is reused or freed,
+ * after the kernel cleared its tid at exit, when the kernel no longer
+ * writes to the area.
  */
-static __thread struct mbrseq_abi own_area
-	__attribute__((tls_model("initial-exec"))) = {
+static __thread struct mbrseq_abi own_area = {
 	.cpu_id = (uint32_t)-1,		/* RSEQ_CPU_ID_UNINITIALIZED */
 };
-static __thread const char *registrar;
+/*
+ * Where no area can be had: an area no kernel watches, whose cpu_id is
+ * the registration's -errno (-ENOSYS under the fallback), so that
+ * sections run on it fail with it.
+ */
+static __thread struct mbrseq_abi unusable;
+
+/* Who registered this thread's area, once known. */
+enum registrar { NOBODY, LIBC, LIBMEMBARRIER };
+static __thread enum registrar registrar;
 
 /* The C library's area for this thread, if it registered one. */
 static struct mbrseq_abi *libc_area(void)
@@ -86,56 +96,82 @@ static struct mbrseq_abi *libc_area(void)
 /*
  * rseq(&own_area, 32, 0, MBRSEQ_SIG): raw, as every system call here.
  * EBUSY with our area's cpu_id set by the kernel means a signal handler
- * registered it while this call was under way: it is ours, use it.
+ * registered it while this call was under way: it is ours, use it. The
+ * kernel wants the area aligned as struct rseq (EINVAL otherwise), which
+ * a dynamic TLS block is unless its allocator ignored the alignment.
  */
 static int register_own_area(void)
 {
-	int ret = (int)mbi_syscall6(SYS_rseq, (long)&own_area,
-						sizeof(own_area), 0,
-						MBRSEQ_SIG, 0, 0);
+	int ret;
 
+	if ((uintptr_t)&own_area % _Alignof(struct mbrseq_abi))
+		return -EINVAL;
+	ret = (int)mbi_syscall6(SYS_rseq, (long)&own_area, sizeof(own_area),
+				0, MBRSEQ_SIG, 0, 0);
 	if (ret == -EBUSY &&
 	    (int32_t)MEMBARRIER_LOAD_SHARED(own_area.cpu_id) >= 0)
 		return 0;
 	return ret;
 }
 
-static int thread_init(void)
+/* This thread's area, once the process chose critical sections and the
+ * thread found or registered one; NULL until then, and for good under
+ * the fallback. */
+static __thread struct mbrseq_abi *area;
+
+/* Find the C library's area or register this library's: 0, or -errno. */
+static int find_area(struct mbrseq_abi **rs)
 {
-	struct mbrseq_abi *rs;
 	int ret;
 
-	rs = libc_area();
-	if (rs) {
-		registrar = "libc";
-	} else {
-		ret = register_own_area();
-		if (ret)
-			return ret;
-		rs = &own_area;
-		registrar = "libmembarrier";
+	*rs = libc_area();
+	if (*rs) {
+		registrar = LIBC;
+		return 0;
 	}
-	mbrseq_thread_abi = rs;
+	ret = register_own_area();
+	if (ret)
+		return ret;
+	registrar = LIBMEMBARRIER;
+	*rs = &own_area;
 	return 0;
+}
+
+static struct mbrseq_abi *unusable_area(int err)
+{
+	unusable.cpu_id = (uint32_t)err;
+	return &unusable;
 }
 
 /*
  * Hooks into rseq_fallback.c, which makes the process-wide choice
  * between critical sections and the fallback: once the process runs the
- * fallback, no thread uses its area, even one that could register.
+ * fallback, no thread uses its area, even one that could register (and
+ * the fast path, gated by mbrseq_sections_on, does not try the C
+ * library's).
  */
-MEMBARRIER_API int mbrseq_thread_init(void)
+MEMBARRIER_API struct mbrseq_abi *mbrseq_thread_area(void)
 {
+	struct mbrseq_abi *rs;
 	int ret;
 
-	if (mbrseq_thread_abi)
-		return 0;
+	if (membarrier_likely(area != NULL))
+		return area;
 	if (mbi_rseq_fallback_on())
-		return -ENOSYS;
-	ret = mbi_rseq_choose(thread_init());
+		return unusable_area(-ENOSYS);
+	ret = mbi_rseq_choose(find_area(&rs));
 	if (ret)
-		mbrseq_thread_abi = NULL;
-	return ret;
+		return unusable_area(ret);
+	area = rs;
+	return rs;
+}
+
+MEMBARRIER_API int mbrseq_thread_init(void)
+{
+	struct mbrseq_abi *rs = mbrseq_thread_area();
+	int32_t cpu = (int32_t)MEMBARRIER_LOAD_SHARED(rs->cpu_id);
+
+	return cpu < 0 ? cpu : 0;
 }
 
 MEMBARRIER_API int mbrseq_available(void)
@@ -145,7 +181,9 @@ MEMBARRIER_API int mbrseq_available(void)
 
 MEMBARRIER_API const char *mbrseq_registrar(void)
 {
-	return mbrseq_thread_init() ? NULL : registrar;
+	if (mbrseq_thread_init())
+		return NULL;
+	return registrar == LIBC ? "libc" : "libmembarrier";
 }
 
 /* The highest CPU number in a list such as "0-3,8-11", plus one. */
@@ -264,7 +302,15 @@ static void publish_locked(struct mbrseq_percpu *pc, int cpu)
 		flip(pc, c);
 }
 
-MEMBARRIER_API int mbrseq_publish(struct mbrseq_percpu *pc, int cpu)
+/*
+ * Publish under pc's lock, then run fence(cpu) still under it. The
+ * stores of publish_locked() come before the fence in program order; the
+ * RSEQ fence's barriers (the caller's, and the IPI's or signal handler's
+ * on each targeted CPU) order them before every section that starts
+ * there afterwards, and abort the ones under way.
+ */
+static int publish_then(struct mbrseq_percpu *pc, int cpu,
+			int (*fence)(int cpu))
 {
 	int ret;
 
@@ -274,29 +320,25 @@ MEMBARRIER_API int mbrseq_publish(struct mbrseq_percpu *pc, int cpu)
 	if (ret)
 		return ret;
 	publish_locked(pc, cpu);
+	ret = fence(cpu);
 	unlock(pc);
+	return ret;
+}
+
+static int no_fence(int cpu)
+{
+	(void)cpu;
 	return 0;
 }
 
-/*
- * The stores of publish_locked() come before the fence in program
- * order; the fence's barriers (the caller's, and the IPI's or signal
- * handler's on each targeted CPU) order them before every section that
- * starts there afterwards, and abort the ones under way.
- */
+MEMBARRIER_API int mbrseq_publish(struct mbrseq_percpu *pc, int cpu)
+{
+	return publish_then(pc, cpu, no_fence);
+}
+
 MEMBARRIER_API int mbrseq_swap(struct mbrseq_percpu *pc, int cpu)
 {
-	int ret;
-
-	if (cpu >= pc->nr_cpus)
-		return -EINVAL;
-	ret = lock(pc);
-	if (ret)
-		return ret;
-	publish_locked(pc, cpu);
-	ret = mbrseq_fence(cpu);
-	unlock(pc);
-	return ret;
+	return publish_then(pc, cpu, mbrseq_fence);
 }
 
 static intptr_t sum_copy(const struct mbrseq_percpu *pc, int copy, size_t off)

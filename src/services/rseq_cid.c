@@ -63,7 +63,7 @@ MEMBARRIER_API int mbrseq_cid_slow(void)
 	}
 	if (field > 0 && mbrseq_thread_init() == 0)
 		return (int)MEMBARRIER_LOAD_SHARED(*(const uint32_t *)
-			((const char *)mbrseq_thread_abi + field));
+			((const char *)mbrseq_thread_area() + field));
 	/* No area: the CPU of one of the thread's last 64 calls, since
 	 * sched_getcpu() may be a system call (qemu-user). */
 	if (hint_uses++ % 64 == 0) {

@@ -23,6 +23,8 @@
 
 enum { MODE_UNDECIDED, MODE_RSEQ, MODE_FALLBACK };
 static int mode;
+/* <membarrier/rseq.h>: mode == MODE_RSEQ, for the inline fast path. */
+MEMBARRIER_API int mbrseq_sections_on;
 
 static int forced(void)
 {
@@ -37,10 +39,17 @@ static int decide(int want)
 	int m = MODE_UNDECIDED;
 
 	/* Acquire/release: a thread that reads the choice sees it made. */
-	if (__atomic_compare_exchange_n(&mode, &m, want, 0, __ATOMIC_ACQ_REL,
-					__ATOMIC_ACQUIRE))
-		return want;
-	return m;
+	if (!__atomic_compare_exchange_n(&mode, &m, want, 0, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return m;
+	/*
+	 * Relaxed: the fast path that reads 1 needs nothing the choice
+	 * wrote (it only tries the C library's area); one that reads 0
+	 * takes the slow path, which reads mode with acquire.
+	 */
+	if (want == MODE_RSEQ)
+		__atomic_store_n(&mbrseq_sections_on, 1, __ATOMIC_RELAXED);
+	return want;
 }
 
 int mbi_rseq_fallback_on(void)

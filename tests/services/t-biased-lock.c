@@ -74,20 +74,6 @@ static void broken_lock(struct mbbias *l)
 	}
 }
 
-static unsigned long long next(unsigned long long *seed)
-{
-	*seed ^= *seed << 13;
-	*seed ^= *seed >> 7;
-	*seed ^= *seed << 17;
-	return *seed;
-}
-
-static void wait_until(unsigned long long t)
-{
-	while (mbi_arch_cycles() < t)
-		membarrier_arch_relax();
-}
-
 static void *owner(void *arg)
 {
 	unsigned long long seed = 0x2545f4914f6cdd1dull;
@@ -100,7 +86,7 @@ static void *owner(void *arg)
 
 		while (GET(phase) < i)
 			membarrier_arch_relax();
-		wait_until(GET(start_at) + next(&seed) % 256);
+		cpus_spin_until(GET(start_at) + cpus_xorshift(&seed) % 256);
 		while (GET(finished) < i) {
 			mbbias_owner_lock(&in->lock);
 			cs(in);
@@ -127,8 +113,8 @@ static void *revoker(void *arg)
 			membarrier_arch_relax();
 		/* Both sides start together (a common time), then jitter so
 		 * that the revocation lands near the owner's lock attempts. */
-		t = GET(start_at) + next(&seed) % 512;
-		wait_until(t);
+		t = GET(start_at) + cpus_xorshift(&seed) % 512;
+		cpus_spin_until(t);
 		for (int k = 0; k < REVOKER_OPS; k++) {
 			if (control)
 				broken_lock(&in->lock);

@@ -20,20 +20,10 @@
 #include <membarrier/rcu_list.h>
 
 #include "lib/tap.h"
+#include "services/rcu-flavors.h"
 
 #define MAGIC	0x11571157u
 #define POISON	0xdeadbeefu
-
-/* RCU_TORTURE_SECONDS, default 0.3; half of it under qemu-user (slow). */
-static double seconds(void)
-{
-	const char *s = getenv("RCU_TORTURE_SECONDS");
-	double v = s ? strtod(s, NULL) : 0;
-
-	if (!(v > 0))
-		v = 0.3;
-	return tap_qemu_user() ? v / 2 : v;
-}
 
 static void sleep_s(double s)
 {
@@ -62,7 +52,7 @@ static void error(void)
 	__atomic_fetch_add(&errors, 1, __ATOMIC_RELAXED);
 }
 
-/* Start readers and writers, run for seconds(), stop, join. */
+/* Start readers and writers, run for rcu_test_seconds(), stop, join. */
 static void run_threads(void *(*rd)(void *), int nr, void *(*wr)(void *),
 			int nw)
 {
@@ -76,7 +66,7 @@ static void run_threads(void *(*rd)(void *), int nr, void *(*wr)(void *),
 			printf("Bail out! pthread_create failed\n");
 			exit(1);
 		}
-	sleep_s(seconds());
+	sleep_s(rcu_test_seconds());
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	for (int i = 0; i < nr + nw; i++)
 		pthread_join(t[i], NULL);
@@ -406,23 +396,13 @@ static void test_hash_concurrent(void)
 	       left);
 }
 
-static void timeout(int sig)
-{
-	(void)sig;
-	static const char msg[] = "Bail out! timed out\n";
-
-	if (write(STDOUT_FILENO, msg, sizeof(msg) - 1) < 0)
-		_exit(2);
-	_exit(1);
-}
-
 int main(void)
 {
 	if (membarrier_backend_of(MEMBARRIER_CMD_PRIVATE_EXPEDITED) ==
 	    MEMBARRIER_BACKEND_NONE)
 		tap_skip_all("no backend serves PRIVATE_EXPEDITED here");
-	signal(SIGALRM, timeout);
-	alarm((unsigned int)(60 + 4 * seconds()));
+	signal(SIGALRM, rcu_test_timeout);
+	alarm((unsigned int)(60 + 4 * rcu_test_seconds()));
 	mbrcu_register_thread();
 	test_list_ops();
 	test_list_concurrent();

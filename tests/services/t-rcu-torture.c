@@ -35,6 +35,7 @@
 #include <membarrier/rcu_fence.h>
 
 #include "lib/tap.h"
+#include "services/rcu-flavors.h"
 
 #define MAGIC	UINT64_C(0x70a7c0de5eed1234)
 #define POISON	UINT64_C(0xdeaddeaddeaddead)
@@ -47,43 +48,21 @@ struct tobj {
 	struct mbrcu_head rcu;
 };
 
-struct flavor {
-	const char *name;
-	int (*reg)(void);
-	void (*unreg)(void);
-	void (*lock)(void);
-	void (*unlock)(void);
-	void (*sync)(void);
-	void (*call)(struct mbrcu_head *head, void (*func)(struct mbrcu_head *));
-	void (*barrier)(void);
-};
-
-static void lock_default(void) { mbrcu_read_lock(); }
-static void unlock_default(void) { mbrcu_read_unlock(); }
-static void lock_fence(void) { mbrcu_fence_read_lock(); }
-static void unlock_mb(void) { mbrcu_fence_read_unlock(); }
-
 /* The deliberately broken synchronize: a heavy fence, no wait. */
 static void broken_sync(void)
 {
 	mbfence_heavy();
 }
 
-static const struct flavor mbrcu = {
-	"mbrcu", mbrcu_register_thread, mbrcu_unregister_thread,
-	lock_default, unlock_default, mbrcu_synchronize, mbrcu_call,
-	mbrcu_barrier,
-};
+static const struct flavor mbrcu = FLAVOR_MBRCU;
+static const struct flavor mbrcu_fence = FLAVOR_MBRCU_FENCE;
 
-static const struct flavor mbrcu_fence = {
-	"mbrcu_fence", mbrcu_fence_register_thread, mbrcu_fence_unregister_thread,
-	lock_fence, unlock_mb, mbrcu_fence_synchronize, mbrcu_fence_call,
-	mbrcu_fence_barrier,
-};
-
+/* mbrcu with the broken synchronize: the control. */
 static const struct flavor broken = {
-	"broken", mbrcu_register_thread, mbrcu_unregister_thread,
-	lock_default, unlock_default, broken_sync, mbrcu_call, mbrcu_barrier,
+	.name = "broken", .reg = mbrcu_register_thread,
+	.unreg = mbrcu_unregister_thread, .lock = lock_default,
+	.unlock = unlock_default, .sync = broken_sync, .call = mbrcu_call,
+	.barrier = mbrcu_barrier,
 };
 
 enum reclaim { SYNC, CALL, MIXED };
@@ -303,25 +282,10 @@ static const char *reclaim_name(enum reclaim how)
 	       "synchronize+call_rcu";
 }
 
-/*
- * RCU_TORTURE_SECONDS, default 0.3; half of it under qemu-user, where
- * every thread runs translated and the runs of a configuration (thread
- * start, the final barrier) take longer than their reads and writes.
- */
-static double seconds_per_config(void)
-{
-	const char *s = getenv("RCU_TORTURE_SECONDS");
-	double v = s ? strtod(s, NULL) : 0;
-
-	if (!(v > 0))
-		v = 0.3;
-	return tap_qemu_user() ? v / 2 : v;
-}
-
 static int run_configs(const struct config *cs, size_t n, const char *where,
 		       int tap)
 {
-	double secs = seconds_per_config();
+	double secs = rcu_test_seconds();
 	int failed = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -344,17 +308,6 @@ static int run_configs(const struct config *cs, size_t n, const char *where,
 			       r.writes, errors);
 	}
 	return failed;
-}
-
-static int wait_child(pid_t pid)
-{
-	int status;
-
-	if (pid < 0)
-		return -1;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 /*
@@ -380,7 +333,7 @@ static int spawn_wait(const char *const *argv, const char *backend,
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
-	return wait_child(pid);
+	return rcu_test_wait_child(pid);
 }
 
 /* This program's directory, in buf: 0, or -1. */
@@ -501,16 +454,6 @@ static void test_broken(void)
 	       "ended by a sanitizer's report, or a fault" : "not caught");
 }
 
-static void timeout(int sig)
-{
-	(void)sig;
-	static const char msg[] = "Bail out! timed out\n";
-
-	if (write(STDOUT_FILENO, msg, sizeof(msg) - 1) < 0)
-		_exit(2);
-	_exit(1);
-}
-
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "--other-backend"))
@@ -520,8 +463,8 @@ int main(int argc, char **argv)
 	if (membarrier_backend_of(MEMBARRIER_CMD_PRIVATE_EXPEDITED) ==
 	    MEMBARRIER_BACKEND_NONE)
 		tap_skip_all("no backend serves PRIVATE_EXPEDITED here");
-	signal(SIGALRM, timeout);
-	alarm((unsigned int)(120 + 40 * seconds_per_config()));
+	signal(SIGALRM, rcu_test_timeout);
+	alarm((unsigned int)(120 + 40 * rcu_test_seconds()));
 	tap_diag("backend: %s", membarrier_backend_name(membarrier_backend_of(
 		MEMBARRIER_CMD_PRIVATE_EXPEDITED)));
 	run_configs(configs, sizeof(configs) / sizeof(configs[0]), "", 1);

@@ -23,35 +23,9 @@
 #include <membarrier/rcu_fence.h>
 
 #include "lib/tap.h"
+#include "services/rcu-flavors.h"
 
-struct flavor {
-	const char *name;
-	int (*reg)(void);
-	void (*unreg)(void);
-	void (*lock)(void);
-	void (*unlock)(void);
-	int (*ongoing)(void);
-	void (*sync)(void);
-	void (*call)(struct mbrcu_head *head, void (*func)(struct mbrcu_head *));
-	void (*barrier)(void);
-	struct mbrcu_gp *gp;
-};
-
-static void lock_default(void) { mbrcu_read_lock(); }
-static void unlock_default(void) { mbrcu_read_unlock(); }
-static int ongoing_default(void) { return mbrcu_read_ongoing(); }
-static void lock_fence(void) { mbrcu_fence_read_lock(); }
-static void unlock_mb(void) { mbrcu_fence_read_unlock(); }
-static int ongoing_mb(void) { return mbrcu_fence_read_ongoing(); }
-
-static const struct flavor flavors[] = {
-	{ "mbrcu", mbrcu_register_thread, mbrcu_unregister_thread,
-	  lock_default, unlock_default, ongoing_default, mbrcu_synchronize,
-	  mbrcu_call, mbrcu_barrier, &mbrcu_gp_state },
-	{ "mbrcu_fence", mbrcu_fence_register_thread, mbrcu_fence_unregister_thread,
-	  lock_fence, unlock_mb, ongoing_mb, mbrcu_fence_synchronize,
-	  mbrcu_fence_call, mbrcu_fence_barrier, &mbrcu_fence_gp_state },
-};
+static const struct flavor flavors[] = { FLAVOR_MBRCU, FLAVOR_MBRCU_FENCE };
 
 static const struct flavor *fl;
 
@@ -74,17 +48,6 @@ static void sleep_ms(unsigned int ms)
 static uint64_t period(void)
 {
 	return __atomic_load_n(&fl->gp->ctr, __ATOMIC_RELAXED) >> MBRCU_NEST_BITS;
-}
-
-static void timeout(int sig)
-{
-	(void)sig;
-	static const char msg[] = "Bail out! timed out: a grace period or "
-				  "barrier never ended\n";
-
-	if (write(STDOUT_FILENO, msg, sizeof(msg) - 1) < 0)
-		_exit(2);
-	_exit(1);
 }
 
 /* Flags set by helper threads, read by the test. */
@@ -380,17 +343,6 @@ static int child_checks(int *counter, int expect)
 	return mine == 1 ? 0 : 3;
 }
 
-static int wait_child(pid_t pid)
-{
-	int status;
-
-	if (pid < 0)
-		return -1;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 static void test_fork_pending(void)
 {
 	struct blocked b = { .ms = 300 };
@@ -417,7 +369,7 @@ static void test_fork_pending(void)
 	pid = fork();
 	if (pid == 0)
 		_exit(child_checks(&counter, FORK_CALLS));
-	status = wait_child(pid);
+	status = rcu_test_wait_child(pid);
 	early = __atomic_load_n(&counter, __ATOMIC_RELAXED);
 	pthread_join(r, NULL);
 	fl->barrier();
@@ -445,7 +397,7 @@ static void test_fork_in_reader(void)
 	}
 	fl->unlock();
 	fl->sync();
-	status = wait_child(pid);
+	status = rcu_test_wait_child(pid);
 	tap_ok(status == 0, "%s: fork inside a critical section: the child is "
 	       "inside, leaves, synchronizes (status %d)", fl->name, status);
 }
@@ -468,7 +420,7 @@ static void test_sync_inside(void)
 		fl->sync();
 		_exit(0);
 	}
-	status = wait_child(pid);
+	status = rcu_test_wait_child(pid);
 	tap_ok(status == 128 + SIGABRT, "%s: synchronize inside a critical "
 	       "section aborts instead of waiting forever (status %d)",
 	       fl->name, status);
@@ -520,7 +472,7 @@ int main(void)
 	if (membarrier_backend_of(MEMBARRIER_CMD_PRIVATE_EXPEDITED) ==
 	    MEMBARRIER_BACKEND_NONE)
 		tap_skip_all("no backend serves PRIVATE_EXPEDITED here");
-	signal(SIGALRM, timeout);
+	signal(SIGALRM, rcu_test_timeout);
 	alarm(120);
 	test_pointers();
 	for (unsigned int i = 0; i < sizeof(flavors) / sizeof(flavors[0]); i++) {

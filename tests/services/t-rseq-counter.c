@@ -219,14 +219,12 @@ static void no_rseq(void)
 	struct mbrseq_percpu *pc = mbrseq_percpu_create();
 	int bad = 0;
 
-	mbrseq_thread_abi = &fake;
 	for (int i = 1; i <= 10; i++)
-		bad += mbrseq_percpu_add(pc, OFF_B, i) != 0;
+		bad += mbrseq_cs_add(&fake, pc->ctl, OFF_B, i) != 0;
 	tap_ok(!bad && mbrseq_percpu_sum(pc, 0, OFF_B) == 55 &&
 	       mbrseq_percpu_sum(pc, 0, OFF_A) == 0,
 	       "straight-line add on an unregistered area (no rseq here): "
 	       "sum %ld", (long)mbrseq_percpu_sum(pc, 0, OFF_B));
-	mbrseq_thread_abi = NULL;
 	mbrseq_percpu_destroy(pc);
 }
 

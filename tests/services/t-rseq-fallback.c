@@ -12,6 +12,13 @@
  * (publish without the fence: an update through the old pointer lands
  * in the inactive copy after the publish returned) shows the harness
  * sees the violation the fence prevents, in the same run.
+ *
+ * The choice is the whole process's: where the C library registered an
+ * area, no operation runs a critical section on it (the fast path only
+ * tries it under mbrseq_sections_on). Seen from rseq_cs, which a section
+ * sets and which stays set until the kernel next preempts the thread:
+ * cleared before each operation, it is still 0 after every one; the
+ * control runs a section on the same area and finds it set.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -24,6 +31,7 @@
 #include <membarrier/rseq.h>
 
 #include "lib/tap.h"
+#include "rseq_probe.h"
 
 #define THREADS		4
 #define ADDS		20000
@@ -65,6 +73,51 @@ static void test_counter(void)
 	       "counter: %d threads x %d adds sum to %ld (%d failed)",
 	       THREADS, ADDS, (long)mbrseq_percpu_sum(pc, -1, 0), failed_ops);
 	mbrseq_percpu_destroy(pc);
+}
+
+/* ---- the process-wide choice ---- */
+
+#define CHOICE_OPS	1000
+
+/* Of CHOICE_OPS adds (the API's; the control's: a section on rs
+ * itself), those after which rs->rseq_cs was set. */
+static int sections_seen(struct rseq *rs, int control)
+{
+	struct mbrseq_percpu *p = mbrseq_percpu_create();
+	int seen = 0;
+
+	for (int i = 0; i < CHOICE_OPS; i++) {
+		__atomic_store_n(&rs->rseq_cs, 0, __ATOMIC_RELAXED);
+		if (control)
+			(void)mbrseq_cs_add((struct mbrseq_abi *)rs, p->ctl, 0, 1);
+		else
+			(void)mbrseq_percpu_add(p, 0, 1);
+		seen += __atomic_load_n(&rs->rseq_cs, __ATOMIC_RELAXED) != 0;
+	}
+	mbrseq_percpu_destroy(p);
+	return seen;
+}
+
+static void test_choice(void)
+{
+	struct rseq *rs = rseq_probe_area();
+	int seen;
+
+	if (!__rseq_size || (int32_t)__atomic_load_n(&rs->cpu_id,
+						     __ATOMIC_RELAXED) < 0) {
+		tap_skip("the C library registered no rseq area",
+			 "no section on the C library's area");
+		tap_skip("the C library registered no rseq area",
+			 "control: a section on it sets rseq_cs");
+		return;
+	}
+	seen = sections_seen(rs, 0);
+	tap_ok(!mbrseq_sections_on && seen == 0,
+	       "no section on the C library's area: rseq_cs set after %d of "
+	       "%d adds", seen, CHOICE_OPS);
+	seen = sections_seen(rs, 1);
+	tap_ok(seen > 0, "control: a section on it sets rseq_cs (after %d "
+	       "of %d)", seen, CHOICE_OPS);
 }
 
 /* ---- lists ---- */
@@ -239,6 +292,7 @@ int main(void)
 	       mbrseq_cpu() >= 0,
 	       "MEMBARRIER_RSEQ=fallback: the operations run the fallback "
 	       "(no critical sections; mbrseq_cpu() from sched_getcpu())");
+	test_choice();
 	test_counter();
 	test_lists();
 	test_swap();

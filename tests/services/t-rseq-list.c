@@ -274,12 +274,10 @@ static void no_rseq(void)
 	struct mbrseq_node *got[4];
 	int ok = 1;
 
-	mbrseq_thread_abi = &fake;
 	for (int i = 0; i < 3; i++)
-		ok &= mbrseq_percpu_push(pc, OFF, &t[i].node) == 0;
+		ok &= mbrseq_cs_push(&fake, pc->ctl, OFF, &t[i].node) == 0;
 	for (int i = 0; i < 4; i++)
-		ok &= mbrseq_percpu_pop(pc, OFF, &got[i]) == 0;
-	mbrseq_thread_abi = NULL;
+		ok &= mbrseq_cs_pop(&fake, pc->ctl, OFF, &got[i]) == 0;
 	tap_ok(ok && got[0] == &t[2].node && got[1] == &t[1].node &&
 	       got[2] == &t[0].node && got[3] == NULL,
 	       "straight-line push/pop on an unregistered area (no rseq "

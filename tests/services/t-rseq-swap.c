@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * The seed's active/inactive swap: after mbrseq_swap() returns, no
+ * The active/inactive swap (rseq.h): after mbrseq_swap() returns, no
  * increment lands in the now-inactive copy, and every increment is
  * counted exactly once.
  *

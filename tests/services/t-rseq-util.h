@@ -34,7 +34,7 @@
 #ifdef RT_INJECT
 static unsigned int rt_inject_loops;
 #if defined(__x86_64__)
-#define MBRSEQ_INJECT_ASM(n)					\
+#define MBRSEQ_INJECT_ASM					\
 	"movl %[inject], %%r11d\n\t"				\
 	"testl %%r11d, %%r11d\n\t"				\
 	"jz 333f\n"						\
@@ -44,7 +44,7 @@ static unsigned int rt_inject_loops;
 	"333:\n\t"
 #define MBRSEQ_INJECT_CLOBBER	, "r11"
 #elif defined(__aarch64__)
-#define MBRSEQ_INJECT_ASM(n)					\
+#define MBRSEQ_INJECT_ASM					\
 	"ldr w9, %[inject]\n\t"					\
 	"cbz w9, 333f\n"					\
 	"222:\n\t"						\
@@ -53,7 +53,7 @@ static unsigned int rt_inject_loops;
 	"333:\n\t"
 #define MBRSEQ_INJECT_CLOBBER	, "x9"
 #elif defined(__riscv)
-#define MBRSEQ_INJECT_ASM(n)					\
+#define MBRSEQ_INJECT_ASM					\
 	"lw t6, %[inject]\n\t"					\
 	"beqz t6, 333f\n"					\
 	"222:\n\t"						\

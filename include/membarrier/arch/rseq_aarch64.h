@@ -1,28 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libmembarrier: rseq critical sections for aarch64. Include
- * <membarrier/rseq.h>, not this file.
+ * libmembarrier: the aarch64 instructions of the rseq critical sections.
+ * Include <membarrier/rseq.h>, not this file: it holds the template
+ * (labels, descriptor, operands, C wrappers) that these fill in. Not
+ * public API: the names may change between releases.
  *
- * Each operation is one asm statement holding a whole critical section
- * and its retry loop, with the same numeric labels everywhere:
- *
- *   0:  arm: store the address of descriptor 3 into rseq->rseq_cs
- *   1:  start_ip: read cpu_id, find this CPU's active slot, prepare
- *   2:  post_commit_ip: right after the single commit instruction
- *   3:  the descriptor (struct rseq_cs), in section __rseq_cs
- *   4:  abort_ip, in section __rseq_failure, right after the signature;
- *       it branches back to 0 (retry on the CPU the thread now runs on)
- *
- * The kernel restarts the thread at 4 when it preempts it, migrates it or
- * delivers a signal to it (membarrier RSEQ's IPI included) while its
- * program counter is in [1, 2). Everything before the commit only reads
- * shared data or writes memory the thread alone owns, so running it
- * again is harmless; the commit is one store, so it either happened
- * before the abort or not at all.
- *
- * Loads through the active pointer are address-dependent on it, which
- * orders them after it in hardware: they see what the swapper wrote to
- * the copy before it published the pointer with a release store.
+ * Operands: as in rseq_x86_64.h. Loads through the active pointer are
+ * address-dependent on it, which orders them after it in hardware: they
+ * see what the swapper wrote to the copy before it published the pointer
+ * with a release store.
  */
 #ifndef MEMBARRIER_ARCH_RSEQ_AARCH64_H
 #define MEMBARRIER_ARCH_RSEQ_AARCH64_H
@@ -42,6 +28,7 @@
 #else
 #define MBRSEQ_SIG		MBRSEQ_SIG_CODE
 #endif
+#define MBRSEQ_ARCH_SIGNATURE	".inst " MBRSEQ_STR(MBRSEQ_SIG_CODE) "\n"
 
 /*
  * A per-CPU slot is 128 bytes: one line on the cores with 128-byte
@@ -49,136 +36,44 @@
  */
 #define MBRSEQ_ARCH_SLOT_SHIFT	7
 
-#define MBRSEQ_ASM_DESC						\
-	".pushsection __rseq_cs, \"aw\"\n\t"			\
-	".balign 32\n"						\
-	"3:\n\t"						\
-	".long 0, 0\n\t"		/* version, flags */	\
-	".quad 1f, (2f - 1f), 4f\n\t"				\
-	".popsection\n\t"
-
-/* Arm: rseq->rseq_cs = &descriptor 3; then the section starts. */
-#define MBRSEQ_ASM_ARM						\
-	"0:\n\t"						\
+/* rseq->rseq_cs = &descriptor 3. */
+#define MBRSEQ_ARCH_ARM						\
 	"adrp %[t], 3b\n\t"					\
 	"add %[t], %[t], :lo12:3b\n\t"				\
-	"str %[t], [%[rs], #%c[cs_off]]\n"			\
-	"1:\n\t"
+	"str %[t], [%[rs], #%c[cs_off]]\n"
 
-/* %[p] = this CPU's slot in its active copy + off; %[cpu] = the CPU. */
-#define MBRSEQ_ASM_SLOT						\
+/*
+ * %[cpu] = cpu_id, leaving at 2 when it is negative (an area no kernel
+ * registered); %[p] = this CPU's slot in its active copy + off.
+ */
+#define MBRSEQ_ARCH_SLOT					\
 	"ldr %w[cpu], [%[rs], #%c[cpu_off]]\n\t"		\
+	"tbnz %w[cpu], #31, 2f\n\t"				\
 	"add %[p], %[ctl], %[cpu], lsl #%c[shift]\n\t"		\
 	"ldr %[p], [%[p]]\n\t"					\
 	"add %[p], %[p], %[off]\n\t"
 
-/* Out of line: the signature, then abort_ip, which retries. */
-#define MBRSEQ_ASM_ABORT					\
-	".pushsection __rseq_failure, \"ax\"\n\t"		\
-	".inst " MBRSEQ_STR(MBRSEQ_SIG_CODE) "\n"		\
-	"4:\n\t"						\
-	"b 0b\n\t"						\
-	".popsection\n\t"
+/* abort_ip's one instruction: start again at 0. */
+#define MBRSEQ_ARCH_RETRY	"b 0b\n\t"
 
-#define MBRSEQ_ASM_COMMON_IN(rs, ctl, off)			\
-	[rs] "r"(rs), [ctl] "r"(ctl), [off] "r"(off),		\
-	[cs_off] "i"(MBRSEQ_ABI_CS_OFFSET),			\
-	[cpu_off] "i"(MBRSEQ_ABI_CPU_ID_OFFSET),		\
-	[shift] "i"(MBRSEQ_ARCH_SLOT_SHIFT)
+/* Add: load and add; the commit is the str of the sum. */
+#define MBRSEQ_ARCH_ADD_PREPARE					\
+	"ldr %[t], [%[p]]\n\t"					\
+	"add %[t], %[t], %[v]\n\t"
+#define MBRSEQ_ARCH_ADD_COMMIT	"str %[t], [%[p]]\n"
+#define MBRSEQ_ARCH_ADDEND	"r"
 
-/*
- * *(intptr_t *)(active slot + off) += v.
- *
- * Commit: the str of the sum. Restartable: before it, the section only
- * loads and writes the thread's own rseq_cs and registers.
- */
-static inline int mbrseq_arch_add(struct mbrseq_abi *rs, char *ctl,
-				  size_t off, intptr_t v)
-{
-	unsigned long cpu, t;
-	char *p;
+/* Push: node->next = head, then the commit head = node. */
+#define MBRSEQ_ARCH_PUSH_PREPARE				\
+	"ldr %[t], [%[p]]\n\t"					\
+	"str %[t], [%[node]]\n\t"
+#define MBRSEQ_ARCH_PUSH_COMMIT	"str %[node], [%[p]]\n"
 
-	__asm__ __volatile__(
-		MBRSEQ_ASM_DESC
-		MBRSEQ_ASM_ARM
-		MBRSEQ_ASM_SLOT
-		"ldr %[t], [%[p]]\n\t"
-		"add %[t], %[t], %[v]\n\t"
-		MBRSEQ_INJECT_ASM(1)
-		"str %[t], [%[p]]\n"			/* commit */
-		"2:\n\t"
-		MBRSEQ_ASM_ABORT
-		: [cpu] "=&r"(cpu), [p] "=&r"(p), [t] "=&r"(t)
-		: MBRSEQ_ASM_COMMON_IN(rs, ctl, off), [v] "r"(v)
-		  MBRSEQ_INJECT_INPUT
-		: "memory", "cc" MBRSEQ_INJECT_CLOBBER);
-	return (int)cpu;
-}
-
-/*
- * node->next = head; head = node.
- *
- * Commit: the str of node into head. Restartable: the store to
- * node->next before it writes a node that no other thread can see until
- * the commit; a retry rewrites it with the head then current.
- */
-static inline int mbrseq_arch_push(struct mbrseq_abi *rs, char *ctl,
-				   size_t off, struct mbrseq_node *node)
-{
-	unsigned long cpu, t;
-	char *p;
-
-	__asm__ __volatile__(
-		MBRSEQ_ASM_DESC
-		MBRSEQ_ASM_ARM
-		MBRSEQ_ASM_SLOT
-		"ldr %[t], [%[p]]\n\t"
-		"str %[t], [%[node]]\n\t"		/* node->next = head */
-		MBRSEQ_INJECT_ASM(1)
-		"str %[node], [%[p]]\n"			/* commit */
-		"2:\n\t"
-		MBRSEQ_ASM_ABORT
-		: [cpu] "=&r"(cpu), [p] "=&r"(p), [t] "=&r"(t)
-		: MBRSEQ_ASM_COMMON_IN(rs, ctl, off), [node] "r"(node)
-		  MBRSEQ_INJECT_INPUT
-		: "memory", "cc" MBRSEQ_INJECT_CLOBBER);
-	return (int)cpu;
-}
-
-/*
- * node = head; if (node) head = node->next.
- *
- * Commit: the str of next into head. Restartable: only loads before it.
- * An empty list leaves at 2 without a commit. No ABA: only sections
- * running on this CPU change this list, and each of them aborts every
- * other one it preempts, so head cannot change between the load and
- * the commit.
- */
-static inline int mbrseq_arch_pop(struct mbrseq_abi *rs, char *ctl,
-				  size_t off, struct mbrseq_node **out)
-{
-	unsigned long cpu, t;
-	struct mbrseq_node *node;
-	char *p;
-
-	__asm__ __volatile__(
-		MBRSEQ_ASM_DESC
-		MBRSEQ_ASM_ARM
-		MBRSEQ_ASM_SLOT
-		"ldr %[node], [%[p]]\n\t"
-		"cbz %[node], 2f\n\t"			/* empty */
-		"ldr %[t], [%[node]]\n\t"		/* t = node->next */
-		MBRSEQ_INJECT_ASM(1)
-		"str %[t], [%[p]]\n"			/* commit */
-		"2:\n\t"
-		MBRSEQ_ASM_ABORT
-		: [cpu] "=&r"(cpu), [p] "=&r"(p), [t] "=&r"(t),
-		  [node] "=&r"(node)
-		: MBRSEQ_ASM_COMMON_IN(rs, ctl, off)
-		  MBRSEQ_INJECT_INPUT
-		: "memory", "cc" MBRSEQ_INJECT_CLOBBER);
-	*out = node;
-	return (int)cpu;
-}
+/* Pop: node = head, leaving at 2 if NULL; then the commit head = next. */
+#define MBRSEQ_ARCH_POP_PREPARE					\
+	"ldr %[node], [%[p]]\n\t"				\
+	"cbz %[node], 2f\n\t"					\
+	"ldr %[t], [%[node]]\n\t"
+#define MBRSEQ_ARCH_POP_COMMIT	"str %[t], [%[p]]\n"
 
 #endif /* MEMBARRIER_ARCH_RSEQ_AARCH64_H */

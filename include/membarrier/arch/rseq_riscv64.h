@@ -1,34 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libmembarrier: rseq critical sections for riscv64. Include
- * <membarrier/rseq.h>, not this file.
+ * libmembarrier: the riscv64 instructions of the rseq critical sections.
+ * Include <membarrier/rseq.h>, not this file: it holds the template
+ * (labels, descriptor, operands, C wrappers) that these fill in. Not
+ * public API: the names may change between releases.
  *
- * Each operation is one asm statement holding a whole critical section
- * and its retry loop, with the same numeric labels everywhere:
- *
- *   0:  arm: store the address of descriptor 3 into rseq->rseq_cs
- *   1:  start_ip: read cpu_id, find this CPU's active slot, prepare
- *   2:  post_commit_ip: right after the single commit instruction
- *   3:  the descriptor (struct rseq_cs), in section __rseq_cs
- *   4:  abort_ip, in section __rseq_failure, right after the signature;
- *       it jumps back to 0 (retry on the CPU the thread now runs on)
- *
- * The kernel restarts the thread at 4 when it preempts it, migrates it or
- * delivers a signal to it (membarrier RSEQ's IPI included) while its
- * program counter is in [1, 2). Everything before the commit only reads
- * shared data or writes memory the thread alone owns, so running it
- * again is harmless; the commit is one store (SD), so it either happened
- * before the abort or not at all. No LR/SC and no AMO: the sections are
- * plain loads and stores.
- *
- * Loads through the active pointer are address-dependent on it, which
- * RVWMO orders after it (the ISA manual's preserved program order, rule
- * 9: address dependencies): they see what the swapper wrote to the copy
- * before it published the pointer with a release store.
- *
- * Each fragment is a small asm-string macro over named operands
- * (%[rs], %[ctl], %[off], %[p], %[t], %[cpu]), so that the operations
- * can be generated from a template shared by the architectures.
+ * Operands: as in rseq_x86_64.h. The commit is one store (SD); no LR/SC
+ * and no AMO: the sections are plain loads and stores. Loads through the
+ * active pointer are address-dependent on it, which RVWMO orders after
+ * it (the ISA manual's preserved program order, rule 9: address
+ * dependencies): they see what the swapper wrote to the copy before it
+ * published the pointer with a release store.
  *
  * Not run under qemu-user, which implements no rseq system call: there
  * these sections are only assembled, and the operations take the
@@ -54,6 +36,10 @@
 #error "rseq on riscv64 is little-endian only"
 #endif
 #define MBRSEQ_SIG		0xf1401073
+/* As data, 4-byte aligned (the C extension allows 2-byte instructions). */
+#define MBRSEQ_ARCH_SIGNATURE					\
+	".balign 4\n\t"						\
+	".4byte " MBRSEQ_STR(MBRSEQ_SIG) "\n"
 
 /*
  * A per-CPU slot is 64 bytes: the cache line of the riscv64 cores Linux
@@ -61,158 +47,51 @@
  */
 #define MBRSEQ_ARCH_SLOT_SHIFT	6
 
-#define MBRSEQ_ASM_DESC						\
-	".pushsection __rseq_cs, \"aw\"\n\t"			\
-	".balign 32\n"						\
-	"3:\n\t"						\
-	".long 0, 0\n\t"		/* version, flags */	\
-	".quad 1f, (2f - 1f), 4f\n\t"				\
-	".popsection\n\t"
-
-/* Arm: rseq->rseq_cs = &descriptor 3 (PC-relative, no GOT); then start. */
-#define MBRSEQ_ASM_ARM						\
-	"0:\n\t"						\
+/* rseq->rseq_cs = &descriptor 3 (PC-relative, no GOT). */
+#define MBRSEQ_ARCH_ARM						\
 	"lla %[t], 3b\n\t"					\
-	"sd %[t], %[cs_off](%[rs])\n"				\
-	"1:\n\t"
+	"sd %[t], %[cs_off](%[rs])\n"
 
-/* %[p] = this CPU's slot in its active copy + off; %[cpu] = the CPU. */
-#define MBRSEQ_ASM_SLOT						\
-	"lwu %[cpu], %[cpu_off](%[rs])\n\t"			\
+/*
+ * %[cpu] = cpu_id (LW sign-extends), leaving at 2 when it is negative
+ * (an area no kernel registered); %[p] = this CPU's slot in its active
+ * copy + off.
+ */
+#define MBRSEQ_ARCH_SLOT					\
+	"lw %[cpu], %[cpu_off](%[rs])\n\t"			\
+	"bltz %[cpu], 2f\n\t"					\
 	"slli %[p], %[cpu], %[shift]\n\t"			\
 	"add %[p], %[ctl], %[p]\n\t"				\
 	"ld %[p], 0(%[p])\n\t"					\
 	"add %[p], %[p], %[off]\n\t"
 
 /*
- * Out of line: the signature as data (4-byte aligned, the C extension
- * allows 2), then abort_ip, which returns to 0 through %[t] (scratch in
- * every section: the retry rewrites it). LLA + JR reach 0 whatever the
- * distance the linker puts between the two sections, which JAL (+-1 MiB)
- * would not.
+ * abort_ip: start again at 0, through %[t] (scratch in every section:
+ * the retry rewrites it). LLA + JR reach 0 whatever the distance the
+ * linker puts between the two sections, which JAL (+-1 MiB) would not.
  */
-#define MBRSEQ_ASM_ABORT					\
-	".pushsection __rseq_failure, \"ax\"\n\t"		\
-	".balign 4\n\t"						\
-	".4byte " MBRSEQ_STR(MBRSEQ_SIG) "\n"			\
-	"4:\n\t"						\
+#define MBRSEQ_ARCH_RETRY					\
 	"lla %[t], 0b\n\t"					\
-	"jr %[t]\n\t"						\
-	".popsection\n\t"
+	"jr %[t]\n\t"
 
-#define MBRSEQ_ASM_COMMON_IN(rs, ctl, off)			\
-	[rs] "r"(rs), [ctl] "r"(ctl), [off] "r"(off),		\
-	[cs_off] "i"(MBRSEQ_ABI_CS_OFFSET),			\
-	[cpu_off] "i"(MBRSEQ_ABI_CPU_ID_OFFSET),		\
-	[shift] "i"(MBRSEQ_ARCH_SLOT_SHIFT)
-
-/* The bodies, between MBRSEQ_ASM_SLOT and the commit label 2. */
-
-/* t = *p + v; commit: *p = t. */
-#define MBRSEQ_ASM_ADD_BODY					\
+/* Add: load and add; the commit is the sd of the sum. */
+#define MBRSEQ_ARCH_ADD_PREPARE					\
 	"ld %[t], 0(%[p])\n\t"					\
-	"add %[t], %[t], %[v]\n\t"				\
-	MBRSEQ_INJECT_ASM(1)					\
-	"sd %[t], 0(%[p])\n"			/* commit */	\
-	"2:\n\t"
+	"add %[t], %[t], %[v]\n\t"
+#define MBRSEQ_ARCH_ADD_COMMIT	"sd %[t], 0(%[p])\n"
+#define MBRSEQ_ARCH_ADDEND	"r"
 
-/* node->next = *p; commit: *p = node. */
-#define MBRSEQ_ASM_PUSH_BODY					\
+/* Push: node->next = head, then the commit head = node. */
+#define MBRSEQ_ARCH_PUSH_PREPARE				\
 	"ld %[t], 0(%[p])\n\t"					\
-	"sd %[t], 0(%[node])\n\t"		/* node->next = head */ \
-	MBRSEQ_INJECT_ASM(1)					\
-	"sd %[node], 0(%[p])\n"			/* commit */	\
-	"2:\n\t"
+	"sd %[t], 0(%[node])\n\t"
+#define MBRSEQ_ARCH_PUSH_COMMIT	"sd %[node], 0(%[p])\n"
 
-/* node = *p; empty: leave; commit: *p = node->next. */
-#define MBRSEQ_ASM_POP_BODY					\
+/* Pop: node = head, leaving at 2 if NULL; then the commit head = next. */
+#define MBRSEQ_ARCH_POP_PREPARE					\
 	"ld %[node], 0(%[p])\n\t"				\
-	"beqz %[node], 2f\n\t"			/* empty */	\
-	"ld %[t], 0(%[node])\n\t"		/* t = node->next */ \
-	MBRSEQ_INJECT_ASM(1)					\
-	"sd %[t], 0(%[p])\n"			/* commit */	\
-	"2:\n\t"
-
-/*
- * *(intptr_t *)(active slot + off) += v.
- *
- * Commit: the sd of the sum. Restartable: before it, the section only
- * loads and writes the thread's own rseq_cs and registers.
- */
-static inline int mbrseq_arch_add(struct mbrseq_abi *rs, char *ctl,
-				  size_t off, intptr_t v)
-{
-	unsigned long cpu, t;
-	char *p;
-
-	__asm__ __volatile__(
-		MBRSEQ_ASM_DESC
-		MBRSEQ_ASM_ARM
-		MBRSEQ_ASM_SLOT
-		MBRSEQ_ASM_ADD_BODY
-		MBRSEQ_ASM_ABORT
-		: [cpu] "=&r"(cpu), [p] "=&r"(p), [t] "=&r"(t)
-		: MBRSEQ_ASM_COMMON_IN(rs, ctl, off), [v] "r"(v)
-		  MBRSEQ_INJECT_INPUT
-		: "memory" MBRSEQ_INJECT_CLOBBER);
-	return (int)cpu;
-}
-
-/*
- * node->next = head; head = node.
- *
- * Commit: the sd of node into head. Restartable: the store to
- * node->next before it writes a node that no other thread can see until
- * the commit; a retry rewrites it with the head then current.
- */
-static inline int mbrseq_arch_push(struct mbrseq_abi *rs, char *ctl,
-				   size_t off, struct mbrseq_node *node)
-{
-	unsigned long cpu, t;
-	char *p;
-
-	__asm__ __volatile__(
-		MBRSEQ_ASM_DESC
-		MBRSEQ_ASM_ARM
-		MBRSEQ_ASM_SLOT
-		MBRSEQ_ASM_PUSH_BODY
-		MBRSEQ_ASM_ABORT
-		: [cpu] "=&r"(cpu), [p] "=&r"(p), [t] "=&r"(t)
-		: MBRSEQ_ASM_COMMON_IN(rs, ctl, off), [node] "r"(node)
-		  MBRSEQ_INJECT_INPUT
-		: "memory" MBRSEQ_INJECT_CLOBBER);
-	return (int)cpu;
-}
-
-/*
- * node = head; if (node) head = node->next.
- *
- * Commit: the sd of next into head. Restartable: only loads before it.
- * An empty list leaves at 2 without a commit. No ABA: only sections
- * running on this CPU change this list, and each of them aborts every
- * other one it preempts, so head cannot change between the load and
- * the commit.
- */
-static inline int mbrseq_arch_pop(struct mbrseq_abi *rs, char *ctl,
-				  size_t off, struct mbrseq_node **out)
-{
-	unsigned long cpu, t;
-	struct mbrseq_node *node;
-	char *p;
-
-	__asm__ __volatile__(
-		MBRSEQ_ASM_DESC
-		MBRSEQ_ASM_ARM
-		MBRSEQ_ASM_SLOT
-		MBRSEQ_ASM_POP_BODY
-		MBRSEQ_ASM_ABORT
-		: [cpu] "=&r"(cpu), [p] "=&r"(p), [t] "=&r"(t),
-		  [node] "=&r"(node)
-		: MBRSEQ_ASM_COMMON_IN(rs, ctl, off)
-		  MBRSEQ_INJECT_INPUT
-		: "memory" MBRSEQ_INJECT_CLOBBER);
-	*out = node;
-	return (int)cpu;
-}
+	"beqz %[node], 2f\n\t"					\
+	"ld %[t], 0(%[node])\n\t"
+#define MBRSEQ_ARCH_POP_COMMIT	"sd %[t], 0(%[p])\n"
 
 #endif /* MEMBARRIER_ARCH_RSEQ_RISCV64_H */

@@ -188,6 +188,7 @@ void mbi_rcu_barrier(struct mbi_rcu_flavor *f)
 				  "section");
 	mbi_rcu_call(f, &b.head, barrier_done);
 	drain_here(f);
+	/* Acquire pairs with the release in barrier_done(). */
 	while (!__atomic_load_n(&b.done, __ATOMIC_ACQUIRE))
 		mbi_futex_wait(&b.done, 0, 0);
 }

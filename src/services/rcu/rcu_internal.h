@@ -126,6 +126,45 @@ struct mbi_rcu_flavor {
 	},								\
 }
 
+/*
+ * A flavor's exported objects and functions, PREFIX##_*: its global word,
+ * its readers' TLS record pointer, and the calls of <membarrier/rcu.h>
+ * on the engine. FENCE, LAZY, CLOSES: as in struct mbi_rcu_flavor.
+ */
+#define MBI_RCU_FLAVOR_DEFINE(PREFIX, FENCE, LAZY, CLOSES)		\
+MEMBARRIER_API MBI_RCU_GP_WORD struct mbrcu_gp PREFIX##_gp_state = {	\
+	.ctr = MBRCU_NEST_ONE,						\
+};									\
+MEMBARRIER_API __thread struct mbrcu_reader *PREFIX##_tls_reader;	\
+static struct mbrcu_reader **tls_slot(void)				\
+{									\
+	return &PREFIX##_tls_reader;					\
+}									\
+static struct mbi_rcu_flavor flavor =					\
+	MBI_RCU_FLAVOR_INIT(#PREFIX, &PREFIX##_gp_state, tls_slot,	\
+			    FENCE, LAZY, CLOSES);			\
+MEMBARRIER_API int PREFIX##_register_thread(void)			\
+{									\
+	return mbi_rcu_register(&flavor);				\
+}									\
+MEMBARRIER_API void PREFIX##_unregister_thread(void)			\
+{									\
+	mbi_rcu_unregister(&flavor);					\
+}									\
+MEMBARRIER_API void PREFIX##_synchronize(void)				\
+{									\
+	mbi_rcu_synchronize(&flavor);					\
+}									\
+MEMBARRIER_API void PREFIX##_call(struct mbrcu_head *head,		\
+				  void (*func)(struct mbrcu_head *head))\
+{									\
+	mbi_rcu_call(&flavor, head, func);				\
+}									\
+MEMBARRIER_API void PREFIX##_barrier(void)				\
+{									\
+	mbi_rcu_barrier(&flavor);					\
+}
+
 /* The futex word: the leader sleeps while it is SLEEPING. */
 #define MBI_RCU_AWAKE		0u
 #define MBI_RCU_SLEEPING	1u
