@@ -16,12 +16,15 @@ HEADERS   := $(wildcard include/*.h include/membarrier/*.h include/membarrier/ar
 all: man $(PC_FILE) $(TOOL_INSTALL)
 man: $(MAN_PAGES) $(MAN_LINKS)
 
-# The version once, in VERSION: the .TH line's "libmembarrier X.Y.Z".
-$(BUILD)/man/%: doc/man/% VERSION
+# The version once, in VERSION: the .TH line's "libmembarrier X.Y.Z";
+# @PKGLIBDIR@, where the shim is installed (not hyphenated, hyphens as
+# \-, a break point \: after each slash, for long prefixes).
+man_path = \\%$(subst /,/\\:,$(subst -,\\-,$(PKGLIBDIR)))
+$(BUILD)/man/%: doc/man/% VERSION $(DIRS_STAMP)
 	@mkdir -p $(@D)
 	$(call msg,GEN,$@)
-	$(Q)sed '/^\.TH /s/"libmembarrier [^"]*"/"libmembarrier $(VERSION)"/' \
-		$< > $@
+	$(Q)sed -e '/^\.TH /s/"libmembarrier [^"]*"/"libmembarrier $(VERSION)"/' \
+		-e 's|@PKGLIBDIR@|$(man_path)|g' $< > $@
 
 # "NAME PAGE" per documented function (doc/man/links.sh).
 $(MAN_LINKS): $(filter %.3,$(MAN_SRCS)) doc/man/links.sh
