@@ -28,6 +28,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
 #include <membarrier.h>
 
 #include "backend/emul/registry.h"
@@ -179,6 +186,18 @@ static inline pid_t tg_start(void (*body)(void))
 	return pid;
 }
 
+/* One GLOBAL_EXPEDITED from a new, unregistered process: 0, or -1. */
+static inline int tg_call_from_child(void)
+{
+	int status;
+	pid_t c = fork();
+
+	if (c == 0)
+		_exit(membarrier(GE, 0, 0) ? 1 : 0);
+	waitpid(c, &status, 0);
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
 /* A new registry makes callers walk (or wait) for a second and a
  * quarter, the time agents of a removed one take to rejoin: let it age. */
 static inline void tg_age_registry(void)
@@ -197,7 +216,7 @@ static inline void tg_kill(pid_t pid)
 /* Wake-ups of pid's agent thread (voluntary context switches), or -1. */
 static inline long tg_agent_wakeups(pid_t pid)
 {
-	char path[96], buf[4096];
+	char path[300], buf[4096];
 	struct dirent *e;
 	long n = -1;
 	DIR *d;
@@ -228,6 +247,38 @@ static inline long tg_agent_wakeups(pid_t pid)
 	if (d)
 		closedir(d);
 	return n;
+}
+
+#if defined(__x86_64__)
+#define TG_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define TG_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#endif
+
+/*
+ * From here on, sched_setaffinity fails with EPERM in this process (a
+ * seccomp filter, as some sandboxes have): the CPU walk cannot move it.
+ * 0, or -1.
+ */
+static inline int tg_no_affinity(void)
+{
+#ifdef TG_AUDIT_ARCH
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TG_AUDIT_ARCH, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_sched_setaffinity, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof(code) / sizeof(code[0]), code };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -1;
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+#else
+	return -1;
+#endif
 }
 
 #endif /* T_GLOBAL_H */

@@ -482,13 +482,17 @@ static int still_stopped(const struct mbi_greg *g, uint32_t i)
 }
 
 /*
- * Wait for the answers to q[0..n): 250 us for all; then silent slots whose
- * process is gone or stopped are dropped, so are walkers when !patient,
- * and those that run are waited for, 200 ms at most. An answered walk
- * takes its reach out of *left. 0, or -1 when a slot stayed silent and
- * its process may run (UNKNOWN, or past the patience).
+ * Wait for the answers to q[0..n): 250 us for all; then silent slots
+ * whose process is gone or stopped are dropped, and the others by how:
+ * FEW_WAY returns -1 at the first that may run and is not known to
+ * (UNKNOWN: the walk will order it); WALKERS_WAY drops every silent one
+ * that does not run (another pass asks for its CPUs); ALL_WAY waits for
+ * the rest, 200 ms at most. An answered walk takes its reach out of
+ * *left. 0, or -1 when a silent slot was left that may run.
  */
-static int settle(struct ask *q, int n, struct mbi_cpuset *left, int patient)
+enum { FEW_WAY, WALKERS_WAY, ALL_WAY };
+
+static int settle(struct ask *q, int n, struct mbi_cpuset *left, int way)
 {
 	uint64_t t0 = mbi_now_ns();
 	int looked = 0;
@@ -527,10 +531,10 @@ static int settle(struct ask *q, int n, struct mbi_cpuset *left, int patient)
 				st = state_of(q[j].g, q[j].slot);
 				if (st == STOPPED)
 					memo_add(q[j].g, q[j].slot);
-				if (st == GONE || st == STOPPED || (q[j].walk && !patient))
-					q[j].open = 0;
-				else if (st == UNKNOWN)
+				if (st == UNKNOWN && way == FEW_WAY)
 					return -1;
+				if (st != RUNS && (st != UNKNOWN || way == WALKERS_WAY))
+					q[j].open = 0;
 			}
 			continue;
 		}
@@ -572,11 +576,11 @@ static void ask_slots(const struct mbi_greg *g, struct mbi_cpuset *left,
 		if (walkers_only)
 			cpuset_remove(&want, &s->reach);
 		if (nq == BATCH) {
-			settle(q, nq, left, !walkers_only);
+			settle(q, nq, left, walkers_only ? WALKERS_WAY : ALL_WAY);
 			nq = 0;
 		}
 	}
-	settle(q, nq, left, !walkers_only);
+	settle(q, nq, left, walkers_only ? WALKERS_WAY : ALL_WAY);
 }
 
 /* How long until agents of a removed registry have all had a chance to
@@ -695,7 +699,7 @@ static int ask_few(void)
 		}
 	}
 	ok = ok && total <= FEW;
-	if (ok && settle(q, n, NULL, 1)) {
+	if (ok && settle(q, n, NULL, FEW_WAY)) {
 		ok = 0;
 		__atomic_store_n(&silent_until, mbi_now_ns() + SILENT_NS,
 				 __ATOMIC_RELAXED);
