@@ -4,24 +4,24 @@
  *
  * The kernel interrupts the CPUs that run threads of registered
  * processes (kernel/sched/membarrier.c, membarrier_global_expedited()).
- * The emulation makes CPUs switch context instead, which orders whatever
- * ran there, registered or not:
+ * The emulation has three ways, tried in this order:
  *
- * 1. A caller that can run on every online CPU walks them (walk.c): every
- *    running thread of the system is ordered, in O(CPUs), whatever the
- *    number of registered processes, sleeping, stopped or exiting; no
- *    registry is read.
- * 2. A caller that cannot (a cpuset, a seccomp filter on
- *    sched_setaffinity) walks what it can and asks registered processes
- *    of its user for the rest, through the registry (registry.c): each
- *    registered process has a slot {pid, req, done, reach, walker} and an
- *    agent thread that sleeps on slot.req (a futex shared through the
- *    mapping). An agent that can run on every CPU of its process's reach
- *    answers with a walk of them (a "walker"): a few walkers cover every
- *    CPU, so the cost follows CPUs, not registered processes. An agent
- *    that cannot walk answers with a PRIVATE_EXPEDITED round of its own
- *    process; such processes are asked one by one, and only when no
- *    walker covered a CPU they may run on.
+ * 1. Few registered processes (FEW at most): each one's agent thread
+ *    runs a PRIVATE_EXPEDITED round in its process (TLB shootdown or
+ *    signal handshake), which interrupts only the CPUs running it. The
+ *    registry (registry.c) lists them: each registered process has a
+ *    slot {owner, req, done, reach, walker} and an agent that sleeps on
+ *    slot.req, a futex shared through the mapping.
+ * 2. More, or one that does not answer: the caller walks every online
+ *    CPU (walk.c), which orders every running thread of the system in
+ *    O(CPUs), however many processes are registered, sleeping, stopped
+ *    or exiting.
+ * 3. A caller that cannot run on every CPU (a cpuset, a seccomp filter on
+ *    sched_setaffinity) walks what it can and asks agents that can run
+ *    on the others ("walkers": their reach is published in their slot)
+ *    to walk them: a few walkers cover every CPU. Agents that cannot
+ *    walk are asked for a round of their process only when no walker
+ *    covered a CPU they may run on.
  *
  *   caller (process A)            agent (process B)       thread T on CPU k
  *   a: smp_mb()
@@ -33,12 +33,15 @@
  *
  *   forbidden: T's accesses after the switch unordered with A's before
  *   a, or T's accesses before it unordered with A's after c.
+ *   (For a round instead of a walk, T is interrupted by the TLB
+ *   shootdown's IPI or the handshake's signal: the same full barrier.)
  *
  * A slot that does not answer within 250 us is dropped if its process is
- * stopped, a zombie or gone (/proc/PID/stat, when the caller shares its
- * pid namespace): none of its threads runs, and each passes a switch, a
- * full barrier, before it runs again. Otherwise the caller waits for it,
- * at most 200 ms.
+ * stopped or gone (/proc/PID/stat, when the caller shares its pid
+ * namespace): none of its threads runs, and each passes a switch, a full
+ * barrier, before it runs again; it is remembered, and skipped while it
+ * stays stopped. A process that may run is waited for (200 ms at most),
+ * or, in way 1, ordered by the walk.
  *
  * The registration lives as long as the process's lock on its slot
  * (registry.h): execve() and death end it; fork()'s child registers
@@ -47,12 +50,13 @@
  * Every second the agent checks that its file is still the one at its
  * path; when it was removed or replaced (systemd-logind's RemoveIPC, a
  * tmp cleaner), it registers anew and only then lets the old slot go.
- * A caller that finds a registry younger than that period waits until
- * every agent has had its chance to rejoin.
+ * A caller that finds a registry younger than that period walks (ways 1
+ * and 2) or waits (way 3) until every agent has had its chance to rejoin.
  *
- * Registration never sends a signal; callers wake only agents, the
- * library's own threads (all signals blocked), so no program thread
- * ever sees EINTR.
+ * Callers wake only agents, the library's own threads (all signals
+ * blocked); an agent's round interrupts only the running threads of its
+ * process, as PRIVATE_EXPEDITED does; the walk only preempts. No sleeping
+ * program thread is woken, none sees EINTR.
  */
 #include <errno.h>
 #include <fcntl.h>
