@@ -9,11 +9,21 @@
  * emulated / kernel PRIVATE_EXPEDITED with one spinning thread, <= 5.
  * It also shows that the light side stays a compiler barrier: the cost of
  * mbfence_light() in a loop against an empty loop, per backend.
+ *
+ * GLOBAL_EXPEDITED across processes (bench=backends-global): its cost
+ * with 1, 256 and --global-max (2,000 by default) registered processes
+ * that sleep, with one that is stopped, with a spinning thread on every
+ * CPU, on the kernel (the baseline) and the emulation; ratios to the
+ * kernel and to one registered process. As root the emulation's run
+ * gets a private /dev/shm (the machine's registry is left alone).
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -91,6 +101,112 @@ static int child(const char *label, uint64_t budget_ns)
 	return 0;
 }
 
+/* ---- GLOBAL_EXPEDITED with many registered processes ---- */
+
+/* Fork n registered children that sleep; their pids in pids[]. */
+static int spawn_registered(pid_t *pids, int n)
+{
+	int p[2], made = 0;
+	char c;
+
+	if (pipe(p))
+		return 0;
+	for (int i = 0; i < n; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			close(p[0]);
+			c = membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) ?
+			    'n' : 'y';
+			if (write(p[1], &c, 1) != 1)
+				_exit(1);
+			for (;;)
+				pause();
+		}
+		if (pids[i] < 0)
+			break;
+		if (read(p[0], &c, 1) == 1 && c == 'y')
+			made++;
+	}
+	close(p[0]);
+	close(p[1]);
+	return made;
+}
+
+static void reap(pid_t *pids, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (pids[i] > 0)
+			kill(pids[i], SIGKILL);
+	for (int i = 0; i < n; i++)
+		if (pids[i] > 0)
+			waitpid(pids[i], NULL, 0);
+}
+
+static void global_row(const char *label, int registered, const char *state,
+		       uint64_t budget_ns)
+{
+	unsigned long n;
+	double ns = bench_cost(MEMBARRIER_CMD_GLOBAL_EXPEDITED, budget_ns, &n);
+
+	printf("bench=backends-global backend=%s registered=%d state=%s calls=%lu "
+	       "ns_per_call=%.0f\n", label, registered, state, n, ns);
+	fflush(stdout);
+}
+
+static int global_child(const char *label, uint64_t budget_ns, int max)
+{
+	int sizes[] = { 1, 256, max }, have = 0;
+	pid_t *pids = calloc((size_t)max + 1, sizeof(pid_t));
+
+	if (!pids)
+		return 1;
+	if (strcmp(label, "kernel") && geteuid() == 0 &&
+	    (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	     mount("tmpfs", "/dev/shm", "tmpfs", 0, "mode=1777,size=64m")))
+		printf("bench=backends-global note=no-private-dev-shm\n");
+	if (membarrier_backend_of(MEMBARRIER_CMD_GLOBAL_EXPEDITED) ==
+	    MEMBARRIER_BACKEND_NONE)
+		return 0;
+	for (int s = 0; s < 3; s++) {
+		uint64_t t0 = tool_now_ns();
+		int got = spawn_registered(pids + have, sizes[s] - have);
+
+		if (got < sizes[s] - have) {
+			printf("bench=backends-global backend=%s note=only-%d-registered\n",
+			       label, have + got);
+			have += got;
+			break;
+		}
+		printf("bench=backends-global backend=%s registered=%d "
+		       "registration_ms=%.0f\n", label, sizes[s],
+		       (double)(tool_now_ns() - t0) / 1e6);
+		have = sizes[s];
+		/* A new registry is walked for its first 1.25 s: let it age. */
+		usleep(1400000);
+		global_row(label, have, "sleeping", budget_ns);
+		if (s == 0) {
+			struct bench_crew crew;
+
+			kill(pids[0], SIGSTOP);
+			global_row(label, 1, "stopped", budget_ns);
+			kill(pids[0], SIGCONT);
+			bench_crew_start(&crew, 2, 0);
+			global_row(label, 1, "sleeping+2-spinning-threads", budget_ns);
+			bench_crew_stop(&crew);
+		}
+	}
+	{
+		struct bench_crew crew;
+
+		bench_crew_start(&crew, 2, 0);
+		global_row(label, have, "sleeping+2-spinning-threads", budget_ns);
+		bench_crew_stop(&crew);
+	}
+	reap(pids, have);
+	free(pids);
+	return 0;
+}
+
 struct variant {
 	const char *label, *backend, *tlb;
 };
@@ -101,33 +217,102 @@ static const struct variant variants[] = {
 	{ "emulated-signal", "emulated", "0" },
 };
 
-/* From a child's line: the PRIVATE_EXPEDITED cost with one spinner. */
-static void keep_pe_spin1(const char *line, void *arg)
+/* GLOBAL_EXPEDITED rows of one backend: registered, state, cost. */
+struct grow {
+	int registered;
+	char state[48];
+	double ns;
+};
+
+struct gtable {
+	struct grow row[16];
+	int n;
+};
+
+static void keep_global_row(struct gtable *t, const char *line)
 {
-	if (strstr(line, " cmd=PRIVATE_EXPEDITED spinning=1 sleeping=0 "))
-		*(double *)arg = strtod(strstr(line, "ns_per_call=") + 12, NULL);
+	const char *r = strstr(line, " registered="), *s = strstr(line, " state="),
+		   *c = strstr(line, " ns_per_call=");
+	struct grow *g;
+
+	if (!t || !r || !s || !c || t->n == 16)
+		return;
+	g = &t->row[t->n++];
+	g->registered = atoi(r + 12);
+	sscanf(s + 7, "%47s", g->state);
+	g->ns = strtod(c + 13, NULL);
 }
 
-/* Run one backend's child; keep its PRIVATE_EXPEDITED/1-spinner cost. */
+static double global_cost(const struct gtable *t, int registered, const char *state)
+{
+	for (int i = 0; i < t->n; i++)
+		if (t->row[i].registered == registered && !strcmp(t->row[i].state, state))
+			return t->row[i].ns;
+	return -1;
+}
+
+/* Ratios: emulated against the kernel, and against 1 registered. */
+static void global_summary(const struct gtable *k, const struct gtable *e)
+{
+	double one = global_cost(e, 1, "sleeping");
+
+	for (int i = 0; i < e->n; i++) {
+		const struct grow *g = &e->row[i];
+		double kn = global_cost(k, g->registered, g->state);
+
+		printf("bench=backends-global summary=1 registered=%d state=%s "
+		       "kernel_ns=%.0f emulated_ns=%.0f ratio_to_kernel=%.1f "
+		       "ratio_to_one_registered=%.2f\n", g->registered, g->state,
+		       kn, g->ns, kn > 0 ? g->ns / kn : -1, one > 0 ? g->ns / one : -1);
+	}
+}
+
+/* What run_variant() keeps of a child's lines. */
+struct kept {
+	double *pe_spin1;
+	struct gtable *t;
+};
+
+/* From a child's line: the PRIVATE_EXPEDITED cost with one spinner, and
+ * the GLOBAL_EXPEDITED rows. */
+static void keep_line(const char *line, void *arg)
+{
+	struct kept *k = arg;
+
+	if (strstr(line, " cmd=PRIVATE_EXPEDITED spinning=1 sleeping=0 "))
+		*k->pe_spin1 = strtod(strstr(line, "ns_per_call=") + 12, NULL);
+	if (!strstr(line, "summary="))
+		keep_global_row(k->t, line);
+}
+
+/* Run one backend's child; keep its PRIVATE_EXPEDITED/1-spinner cost,
+ * or (global_max set) its GLOBAL_EXPEDITED rows in *t. */
 static int run_variant(const struct variant *v, const char *self, const char *ms,
-		       double *pe_spin1)
+		       double *pe_spin1, const char *global_max, struct gtable *t)
 {
 	char *argv[] = { (char *)self, "bench", "backends", "--child",
-			 (char *)v->label, "--ms", (char *)ms, NULL };
+			 (char *)v->label, "--ms", (char *)ms, NULL, NULL, NULL };
 	const char *env[] = { "MEMBARRIER_BACKEND", v->backend,
 			      "MEMBARRIER_EMUL_TLB", v->tlb, NULL };
+	struct kept k = { pe_spin1, t };
 	int status;
 
+	if (global_max) {
+		argv[3] = "--global-child";
+		argv[7] = "--global-max";
+		argv[8] = (char *)global_max;
+	}
 	*pe_spin1 = -1;
-	status = bench_run_child(argv, env, keep_pe_spin1, pe_spin1);
+	status = bench_run_child(argv, env, keep_line, &k);
 	return status >= 0 && WIFEXITED(status) && !WEXITSTATUS(status) ?
 		0 : -1;
 }
 
 int bench_backends(int argc, char **argv)
 {
-	unsigned long ms = 60;
-	const char *child_label = NULL;
+	unsigned long ms = 60, global_max = 2000;
+	const char *child_label = NULL, *global_label = NULL;
+	int only_global = 0;
 	double pe[3];
 	char self[4096], msbuf[32];
 	ssize_t n;
@@ -137,26 +322,43 @@ int bench_backends(int argc, char **argv)
 
 		if (tool_opt_ulong(argc, argv, &i, "--ms", &ms))
 			continue;
+		if (tool_opt_ulong(argc, argv, &i, "--global-max", &global_max))
+			continue;
+		if (!strcmp(argv[i], "--only-global")) {
+			only_global = 1;
+			continue;
+		}
 		if ((v = tool_opt_value(argc, argv, &i, "--child"))) {
 			child_label = v;
 			continue;
 		}
-		tool_error("usage: membarrier bench backends [--ms N]");
+		if ((v = tool_opt_value(argc, argv, &i, "--global-child"))) {
+			global_label = v;
+			continue;
+		}
+		tool_error("usage: membarrier bench backends [--ms N] [--global-max N] "
+			   "[--only-global]");
 		return 2;
 	}
 	if (!ms) {
 		tool_error("bench backends: --ms must be at least 1");
 		return 2;
 	}
+	if (global_max < 257)
+		global_max = 257;
 	if (child_label)
 		return child(child_label, (uint64_t)ms * 1000000u);
+	if (global_label)
+		return global_child(global_label, (uint64_t)ms * 1000000u,
+				    (int)global_max);
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n <= 0)
 		return 2;
 	self[n] = '\0';
 	snprintf(msbuf, sizeof(msbuf), "%lu", ms);
 	for (int v = 0; v < 3; v++)
-		if (run_variant(&variants[v], self, msbuf, &pe[v]))
+		if (only_global ||
+		    run_variant(&variants[v], self, msbuf, &pe[v], NULL, NULL))
 			pe[v] = -1;
 	if (pe[0] > 0 && pe[1] > 0)
 		printf("bench=backends summary=1 cmd=PRIVATE_EXPEDITED spinning=1 "
@@ -164,7 +366,17 @@ int bench_backends(int argc, char **argv)
 		       "ratio=%.2f ratio_signal=%.2f limit=5 pass=%s\n", pe[0], pe[1],
 		       pe[2], pe[1] / pe[0], pe[2] > 0 ? pe[2] / pe[0] : -1,
 		       pe[1] / pe[0] <= 5 ? "yes" : "no");
-	else
+	else if (!only_global)
 		printf("bench=backends summary=1 note=the-kernel-backend-is-unavailable-here\n");
+	{
+		static struct gtable gt[2];
+		char maxbuf[32];
+		double unused;
+
+		snprintf(maxbuf, sizeof(maxbuf), "%lu", global_max);
+		for (int v = 0; v < 2; v++)
+			run_variant(&variants[v], self, msbuf, &unused, maxbuf, &gt[v]);
+		global_summary(&gt[0], &gt[1]);
+	}
 	return 0;
 }

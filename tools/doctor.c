@@ -230,6 +230,13 @@ static void conclude(struct report *r)
 	else if ((kq & 0x3fe) != 0x3fe)
 		advise(r, "the kernel lacks some commands (QUERY 0x%x): the "
 		       "emulated backend serves those", kq);
+	if (membarrier_backend_of(MEMBARRIER_CMD_GLOBAL_EXPEDITED) ==
+	    MEMBARRIER_BACKEND_EMULATED)
+		advise(r, "GLOBAL_EXPEDITED is emulated: it orders the registered "
+		       "processes of this user (uid %u) only; ordering other "
+		       "users' processes is impossible without privilege. A "
+		       "process of the same user can disturb them, as under the "
+		       "kernel's command", (unsigned int)geteuid());
 	for (int i = 0; i < r->nchecks; i++) {
 		const struct check *c = &r->checks[i];
 		int b = membarrier_backend_of(c->cmd);

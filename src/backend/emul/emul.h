@@ -91,12 +91,17 @@ int mbi_handshake(int helper1, int helper2, int cpu_id);
 /* How long to wait for acknowledgments before the fallback. */
 void mbi_handshake_set_deadline(uint64_t ns);
 
-/* ---- GLOBAL_EXPEDITED (global.c) ---- */
+/* ---- GLOBAL_EXPEDITED (global.c, registry.c) ---- */
 
+/* 1 if /dev/shm could hold the registry (QUERY advertises the command). */
 int mbi_global_supported(void);
+/* Join the user's registry and start the agent: 0, or -ENOMEM. */
 int mbi_global_register(void);
+/* Order the running threads of every registered process of the user: 0. */
 int mbi_global_expedited(void);
+/* The agent thread of this process, or 0: no handshake goes to it. */
 int mbi_global_agent_tid(void);
+/* In fork()'s child: register the child anew. */
 void mbi_global_atfork_child(void);
 
 /* PRIVATE_EXPEDITED for every thread but exclude_tid (emul.c). */
