@@ -20,6 +20,7 @@ static const struct {
 	{ "backends", bench_backends },
 	{ "services", bench_services },
 	{ "rcu", bench_rcu },
+	{ "concurrent", bench_concurrent },
 };
 
 static int cmp_double(const void *a, const void *b)
