@@ -111,7 +111,7 @@ double bench_cost(int cmd, uint64_t budget_ns, unsigned long *total)
 int tool_bench(int argc, char **argv)
 {
 	if (argc < 2) {
-		tool_error("usage: membarrier bench core|backends|services|rcu [options]");
+		tool_error("usage: membarrier bench core|backends|services|rcu|concurrent [options]");
 		return 2;
 	}
 	for (unsigned int i = 0; i < sizeof(benches) / sizeof(benches[0]); i++)

@@ -15,7 +15,8 @@
  *
  * Histogram: values below 2^SUB_BITS ns have a bucket each; above, each
  * power of two is cut into 2^SUB_BITS linear buckets, so a percentile is
- * known to within 1/2^SUB_BITS (12.5%) of its value; the max is exact.
+ * known to within 1/2^SUB_BITS (12.5%) of its value (the middle of its
+ * bucket, at most the max); the max is exact.
  *
  * fork(): the child starts with empty counters and reports only if it
  * makes calls; its parent's report stays the parent's. execve() starts
@@ -140,14 +141,15 @@ static size_t put_row(char *buf, size_t size, int idx)
 	const char *backend = valid ? membarrier_backend_name(
 				  mbi_config.backend[idx]) : "-";
 	const char *mech = valid ? membarrier_mechanism(cmd) : "-";
+	double max = (double)__atomic_load_n(&r->max_ns, __ATOMIC_RELAXED);
+	double p50 = percentile(r, calls, 0.50), p99 = percentile(r, calls, 0.99);
 	int n;
 
 	n = snprintf(buf, size, "%12llu  %-36s %-9s %-18s %10.2f %10.2f "
 		     "%10.2f %8llu %8llu\n", (unsigned long long)calls,
 		     row_name(idx), backend, mech,
-		     percentile(r, calls, 0.50) / 1e3,
-		     percentile(r, calls, 0.99) / 1e3,
-		     (double)__atomic_load_n(&r->max_ns, __ATOMIC_RELAXED) / 1e3,
+		     (p50 < max ? p50 : max) / 1e3, (p99 < max ? p99 : max) / 1e3,
+		     max / 1e3,
 		     (unsigned long long)__atomic_load_n(&r->shared,
 							  __ATOMIC_RELAXED),
 		     (unsigned long long)__atomic_load_n(&r->errors,
