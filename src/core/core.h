@@ -178,8 +178,7 @@ extern __thread int mbi_share_in __attribute__((tls_model("initial-exec")));
 long mbi_share_follow(struct mbi_share_slot *s, uint32_t v, int backend,
 		      int cmd);
 /* The leader's wake-ups; old: the word before its completion [d]. */
-void mbi_share_wake(struct mbi_share_slot *s, uint32_t old, long ret,
-		    int backend, int cmd);
+void mbi_share_wake(struct mbi_share_slot *s, uint32_t old, long ret);
 
 static inline struct mbi_share_slot *mbi_share_slot_of(int cmd,
 						       unsigned int flags)
@@ -228,7 +227,7 @@ long mbi_share_lead(struct mbi_share_slot *s, uint32_t v, int backend,
 		old = __atomic_fetch_sub(&s->word, MBI_SHARE_RUNNING,
 					 __ATOMIC_RELEASE);
 	if (membarrier_unlikely(old & MBI_SHARE_WAITERS))
-		mbi_share_wake(s, old, ret, backend, cmd);
+		mbi_share_wake(s, old, ret);
 	return ret;
 }
 

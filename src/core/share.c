@@ -86,16 +86,13 @@ static void wake(struct mbi_share_slot *s, uint32_t target, int n)
 
 /*
  * After the barrier that made the count done: every waiter for done
- * returns. Waiters for the next barrier need a leader: this one runs it
- * at once (they arrived before its [b], so it began after them), once;
- * after that, one of them is woken to lead. After a failure, everyone
- * retries on their own.
+ * returns; of the waiters for the next barrier, one is woken to lead it
+ * (the others sleep on: it began after they arrived). After a failure,
+ * everyone retries on their own.
  */
-static void complete(struct mbi_share_slot *s, uint32_t old, long ret,
-		     int backend, int cmd, int again)
+void mbi_share_wake(struct mbi_share_slot *s, uint32_t old, long ret)
 {
 	uint32_t done = (old & MBI_SHARE_COUNT_MASK) + MBI_SHARE_COUNT_ONE;
-	uint32_t next = done + MBI_SHARE_COUNT_ONE, v;
 
 	if (ret < 0) {
 		/* Relaxed: the woken acquire at [e] reads [d]'s sequence. */
@@ -108,32 +105,8 @@ static void complete(struct mbi_share_slot *s, uint32_t old, long ret,
 		__atomic_fetch_and(&s->word, ~wait_bit(done), __ATOMIC_RELAXED);
 		wake(s, done, INT_MAX);
 	}
-	if (!(old & wait_bit(next)))
-		return;
-	v = __atomic_load_n(&s->word, __ATOMIC_RELAXED);
-	/* [b] again: acquire pairs with the waiters' [a]. */
-	if (again && (v & MBI_SHARE_COUNT_MASK) == done &&
-	    !(v & MBI_SHARE_RUNNING) &&
-	    __atomic_compare_exchange_n(&s->word, &v, v | MBI_SHARE_RUNNING, 0,
-					__ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
-		ret = mbi_share_run(backend, cmd, 0, -1);
-		/* [d] again, as in mbi_share_lead(). */
-		old = ret >= 0 ?
-		      __atomic_fetch_add(&s->word, MBI_SHARE_COUNT_ONE -
-					 MBI_SHARE_RUNNING, __ATOMIC_RELEASE) :
-		      __atomic_fetch_sub(&s->word, MBI_SHARE_RUNNING,
-					 __ATOMIC_RELEASE);
-		if (old & MBI_SHARE_WAITERS)
-			complete(s, old, ret, backend, cmd, 0);
-		return;
-	}
-	wake(s, next, 1);
-}
-
-void mbi_share_wake(struct mbi_share_slot *s, uint32_t old, long ret,
-		    int backend, int cmd)
-{
-	complete(s, old, ret, backend, cmd, 1);
+	if (old & wait_bit(done + MBI_SHARE_COUNT_ONE))
+		wake(s, done + MBI_SHARE_COUNT_ONE, 1);
 }
 
 /* Count c reached target (modulo 2^32). */
