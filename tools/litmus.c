@@ -35,6 +35,11 @@
  * outcomes are forbidden; with barrier() on both sides both are allowed
  * and observable (the control).
  *
+ * --callers N: N - 1 more threads of the caller's process call the
+ * same membarrier command in a loop throughout, so that the caller's
+ * calls share barriers with theirs (src/core/share.c): a shared barrier
+ * must give the caller the same guarantee as its own.
+ *
  * Timing: the caller publishes a start time on a shared counter
  * (mbi_arch_cycles()); both threads spin to it, then each waits a
  * random extra delay. The target's delay spans twice the caller's fence
@@ -368,6 +373,37 @@ static int check_cell(struct litmus_cell *c)
 	return 0;
 }
 
+/* --callers: the other callers of the command, until stopped. */
+#define MAX_CALLERS 16
+
+static struct {
+	pthread_t t[MAX_CALLERS];
+	int n, stop;
+} others;
+
+static void *other_caller(void *arg)
+{
+	(void)arg;
+	while (!__atomic_load_n(&others.stop, __ATOMIC_RELAXED))
+		membarrier(litmus_cmd->cmd, 0, 0);
+	return NULL;
+}
+
+static void others_start(unsigned long callers)
+{
+	for (unsigned long i = 1; i < callers && others.n < MAX_CALLERS; i++)
+		if (!pthread_create(&others.t[others.n], NULL, other_caller,
+				    NULL))
+			others.n++;
+}
+
+static void others_stop(void)
+{
+	__atomic_store_n(&others.stop, 1, __ATOMIC_RELAXED);
+	for (int i = 0; i < others.n; i++)
+		pthread_join(others.t[i], NULL);
+}
+
 static int pick_cmd(const char *name)
 {
 	for (unsigned int i = 0; i < sizeof(litmus_cmds) / sizeof(litmus_cmds[0]); i++)
@@ -383,14 +419,16 @@ static int usage(void)
 	fprintf(stderr, "usage: membarrier litmus [--iterations N] "
 		"[--scenario A|B|all] [--table]\n"
 		"         [--cmd private|sync-core|rseq|global-expedited|global] "
-		"[--target-blocks-signal]\n");
+		"[--target-blocks-signal]\n"
+		"         [--callers N] (N concurrent callers, 1..%d)\n",
+		MAX_CALLERS);
 	return 2;
 }
 
 int tool_litmus(int argc, char **argv)
 {
 	struct litmus_mem *mem;
-	unsigned long iterations = 200000;
+	unsigned long iterations = 200000, callers = 1;
 	const char *scenario = "all";
 	int table = 0, worst = 0, block_signal = 0;
 	struct litmus_cell c;
@@ -398,7 +436,8 @@ int tool_litmus(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *v;
 
-		if (tool_opt_ulong(argc, argv, &i, "--iterations", &iterations))
+		if (tool_opt_ulong(argc, argv, &i, "--iterations", &iterations) ||
+		    tool_opt_ulong(argc, argv, &i, "--callers", &callers))
 			continue;
 		if ((v = tool_opt_value(argc, argv, &i, "--scenario")))
 			scenario = v;
@@ -412,7 +451,8 @@ int tool_litmus(int argc, char **argv)
 		else
 			return usage();
 	}
-	if (iterations == 0 || (strcmp(scenario, "all") &&
+	if (iterations == 0 || callers == 0 || callers > MAX_CALLERS ||
+	    (strcmp(scenario, "all") &&
 				strcmp(scenario, "A") && strcmp(scenario, "B")))
 		return usage();
 	memset(&c, 0, sizeof(c));
@@ -434,11 +474,12 @@ int tool_litmus(int argc, char **argv)
 	c.mem = mem;
 	c.iterations = iterations;
 	c.block_signal = block_signal;
-	printf("cpus=%d,%d cmd=%s backend=%s target=%s%s\n", c.cpus[0], c.cpus[1],
-	       membarrier_cmd_name(litmus_cmd->cmd),
+	printf("cpus=%d,%d cmd=%s backend=%s target=%s callers=%lu%s\n",
+	       c.cpus[0], c.cpus[1], membarrier_cmd_name(litmus_cmd->cmd),
 	       membarrier_backend_name(membarrier_backend_of(litmus_cmd->cmd)),
 	       litmus_cmd->other_process ? "another-process" : "thread",
-	       block_signal ? " target-blocks-signal=1" : "");
+	       callers, block_signal ? " target-blocks-signal=1" : "");
+	others_start(callers);
 	for (unsigned int s = 0; s < NR_SHAPES; s++) {
 		if (strcmp(scenario, "all") && strcmp(scenario, shapes[s].name))
 			continue;
@@ -461,5 +502,6 @@ int tool_litmus(int argc, char **argv)
 				fflush(stdout);
 			}
 	}
+	others_stop();
 	return worst;
 }

@@ -23,10 +23,13 @@ static const struct subcommand {
 	  "                [--iterations N] [--scenario A|B]" },
 	{ "bench", tool_bench,
 	  "benchmarks, as key=value lines, ratios in the same run:\n"
-	  "                bench core|backends|services|rcu" },
+	  "                bench core|backends|services|rcu|concurrent" },
 	{ "run", tool_run,
 	  "-- CMD [ARGS]: run a program with the library in place of the\n"
 	  "                system call (LD_PRELOAD shim)" },
+	{ "stat", tool_stat,
+	  "-- CMD [ARGS]: run a program as run does, then print its calls\n"
+	  "                per command: backend, mechanism, latency p50/p99/max" },
 };
 
 #define NR_SUBCOMMANDS (sizeof(subcommands) / sizeof(subcommands[0]))
@@ -41,7 +44,8 @@ static int usage(FILE *out, int status)
 			subcommands[i].help);
 	fprintf(out, "\nenvironment: MEMBARRIER_BACKEND=auto|kernel|emulated, "
 		"MEMBARRIER_REGISTER_AT_LOAD=0|1,\n  MEMBARRIER_SIGNAL=N, "
-		"MEMBARRIER_EMUL_TLB=0|1, MEMBARRIER_EMUL_TIMEOUT_US=N\n");
+		"MEMBARRIER_EMUL_TLB=0|1, MEMBARRIER_EMUL_TIMEOUT_US=N,\n"
+		"  MEMBARRIER_STATS=1|PATH\n");
 	return status;
 }
 

@@ -11,6 +11,7 @@ int tool_status(int argc, char **argv);
 int tool_litmus(int argc, char **argv);
 int tool_bench(int argc, char **argv);
 int tool_run(int argc, char **argv);
+int tool_stat(int argc, char **argv);
 int tool_doctor(int argc, char **argv);
 
 /* Monotonic time in nanoseconds. */

@@ -13,6 +13,7 @@
 
 #include <membarrier.h>
 
+#include "backend/kernel/kernel.h"
 #include "core/service.h"
 #include "sys/sys.h"
 
@@ -149,5 +150,155 @@ extern unsigned int mbi_service_regs;
 
 /* Run a barrier or registration on its backend: result, or -errno. */
 long mbi_backend_call(int backend, int cmd, unsigned int flags, int cpu_id);
+
+/* ---- shared barriers (share.c: the protocol, its litmus sketch) ---- */
+
+/*
+ * Word: RUNNING (a leader is in the barrier); WAIT0 and WAIT1: someone
+ * sleeps for an even or an odd barrier; the completed count.
+ */
+#define MBI_SHARE_RUNNING	1u
+#define MBI_SHARE_WAIT0		2u
+#define MBI_SHARE_WAIT1		4u
+#define MBI_SHARE_WAITERS	(MBI_SHARE_WAIT0 | MBI_SHARE_WAIT1)
+#define MBI_SHARE_COUNT_ONE	8u
+#define MBI_SHARE_COUNT_MASK	(~(MBI_SHARE_COUNT_ONE - 1))
+
+/* PRIVATE_EXPEDITED, _SYNC_CORE, _RSEQ, GLOBAL_EXPEDITED. */
+#define MBI_SHARE_SLOTS		4
+
+struct mbi_share_slot {
+	_Alignas(64) uint32_t word;
+};
+
+extern struct mbi_share_slot mbi_share_slots[MBI_SHARE_SLOTS];
+/* This thread is inside a shared barrier (a handler may interrupt it). */
+extern __thread int mbi_share_in __attribute__((tls_model("initial-exec")));
+
+long mbi_share_follow(struct mbi_share_slot *s, uint32_t v, int backend,
+		      int cmd);
+/* The leader's wake-ups; old: the word before its completion [d]. */
+void mbi_share_wake(struct mbi_share_slot *s, uint32_t old, long ret);
+
+static inline struct mbi_share_slot *mbi_share_slot_of(int cmd,
+						       unsigned int flags)
+{
+	if (membarrier_unlikely(flags))
+		return NULL;
+	switch (cmd) {
+	case MEMBARRIER_CMD_PRIVATE_EXPEDITED:
+		return &mbi_share_slots[0];
+	case MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE:
+		return &mbi_share_slots[1];
+	case MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ:
+		return &mbi_share_slots[2];
+	case MEMBARRIER_CMD_GLOBAL_EXPEDITED:
+		return &mbi_share_slots[3];
+	default:
+		return NULL;
+	}
+}
+
+static inline __attribute__((always_inline))
+long mbi_share_run(int backend, int cmd, unsigned int flags, int cpu_id)
+{
+	if (membarrier_likely(backend == MEMBARRIER_BACKEND_KERNEL))
+		return mbi_kernel_call(cmd, flags, cpu_id);
+	return mbi_backend_call(backend, cmd, flags, cpu_id);
+}
+
+/* Lead the barrier after the count in v, read at [b]. */
+static inline __attribute__((always_inline))
+long mbi_share_lead(struct mbi_share_slot *s, uint32_t v, int backend,
+		    int cmd)
+{
+	long ret = mbi_share_run(backend, cmd, 0, -1);
+	uint32_t old;
+
+	(void)v;
+	/*
+	 * [d]: clears RUNNING and, unless the barrier failed, completes it;
+	 * release pairs with the followers' acquire at [e].
+	 */
+	if (membarrier_likely(ret >= 0))
+		old = __atomic_fetch_add(&s->word, MBI_SHARE_COUNT_ONE -
+					 MBI_SHARE_RUNNING, __ATOMIC_RELEASE);
+	else
+		old = __atomic_fetch_sub(&s->word, MBI_SHARE_RUNNING,
+					 __ATOMIC_RELEASE);
+	if (membarrier_unlikely(old & MBI_SHARE_WAITERS))
+		mbi_share_wake(s, old, ret);
+	return ret;
+}
+
+/*
+ * A barrier whose arguments dispatch() accepted, on its backend, shared
+ * with concurrent callers of the same command: result, or -errno.
+ */
+static inline __attribute__((always_inline))
+long mbi_share_barrier(int backend, int cmd, unsigned int flags, int cpu_id)
+{
+	struct mbi_share_slot *s = mbi_share_slot_of(cmd, flags);
+	uint32_t v;
+	long ret;
+
+	if (membarrier_unlikely(!s || mbi_share_in))
+		return mbi_share_run(backend, cmd, flags, cpu_id);
+	mbi_share_in = 1;
+	/* Orders the flag before the RMW for a handler on this thread. */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	/*
+	 * [a], and [b] when RUNNING was clear: acq_rel; the release pairs
+	 * with the next leader's acquire at [b], the acquire with [d].
+	 */
+	v = __atomic_fetch_or(&s->word, MBI_SHARE_RUNNING, __ATOMIC_ACQ_REL);
+	if (membarrier_likely(!(v & MBI_SHARE_RUNNING)))
+		ret = mbi_share_lead(s, v, backend, cmd);
+	else
+		ret = mbi_share_follow(s, v, backend, cmd);
+	/* Pairs with the signal fence above: the RMWs stay inside. */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	mbi_share_in = 0;
+	return ret;
+}
+
+/* ---- accounting and tracing (stats.c) ---- */
+
+/* MEMBARRIER_STATS is set: membarrier() takes the accounted path. */
+extern int mbi_stats_on;
+
+/* Account one membarrier() call that began at t0 (mbi_now_ns()). */
+void mbi_stats_record(int cmd, long ret, uint64_t t0);
+
+/* A call of cmd returned on another caller's barrier. */
+void mbi_stats_count_shared(int cmd);
+
+static inline void mbi_stats_shared(int cmd)
+{
+	if (membarrier_unlikely(mbi_stats_on))
+		mbi_stats_count_shared(cmd);
+}
+
+/*
+ * USDT probes (provider libmembarrier) at each membarrier() call:
+ * barrier_entry(cmd, backend, flags, cpu_id), barrier_exit(cmd, backend,
+ * result), result as the system call's: the value, or -errno. A nop
+ * each where untraced; absent where <sys/sdt.h> is (systemtap-sdt-dev).
+ */
+#if defined(__has_include)
+#if __has_include(<sys/sdt.h>) && !defined(MBI_NO_SDT)
+#include <sys/sdt.h>
+#define MBI_HAVE_SDT 1
+#endif
+#endif
+#ifdef MBI_HAVE_SDT
+#define MBI_PROBE_ENTRY(cmd, backend, flags, cpu_id) \
+	DTRACE_PROBE4(libmembarrier, barrier_entry, cmd, backend, flags, cpu_id)
+#define MBI_PROBE_EXIT(cmd, backend, ret) \
+	DTRACE_PROBE3(libmembarrier, barrier_exit, cmd, backend, ret)
+#else
+#define MBI_PROBE_ENTRY(cmd, backend, flags, cpu_id) do { } while (0)
+#define MBI_PROBE_EXIT(cmd, backend, ret) do { } while (0)
+#endif
 
 #endif /* MBI_CORE_H */

@@ -8,7 +8,8 @@
  *  2. without FLAG_CPU, cpu_id is ignored (-1: every CPU);
  *  3. the command: unknown or unsupported here (EINVAL);
  *  4. a private expedited barrier without its registration (EPERM);
- *  5. the backend's answer.
+ *  5. the backend's answer, the barrier shared with concurrent callers
+ *     (share.c), accounted when MEMBARRIER_STATS is set (stats.c).
  */
 #include <errno.h>
 #include <stddef.h>
@@ -81,7 +82,7 @@ static long dispatch(int cmd, unsigned int flags, int cpu_id)
 		need = mbi_ready_bit_for(cmd);
 		if (need && !(mbi_state_load() & need))
 			return -EPERM;
-		return mbi_backend_call(backend, cmd, flags, cpu_id);
+		return mbi_share_barrier(backend, cmd, flags, cpu_id);
 	}
 }
 
@@ -91,33 +92,52 @@ static int __attribute__((noinline, cold)) fail(long ret)
 	return -1;
 }
 
+/* The probes' backend of cmd: -1 for an invalid command. */
+static int probe_backend(int cmd)
+{
+	int idx = mbi_cmd_index(cmd);
+
+	return idx < 0 ? -1 : mbi_get_config()->backend[idx];
+}
+
 static int __attribute__((noinline)) membarrier_slow(int cmd,
 						     unsigned int flags,
 						     int cpu_id)
 {
-	long ret = dispatch(cmd, flags, cpu_id);
+	uint64_t t0 = mbi_stats_on ? mbi_now_ns() : 0;
+	int backend = probe_backend(cmd);
+	long ret;
 
+	MBI_PROBE_ENTRY(cmd, backend, flags, cpu_id);
+	ret = dispatch(cmd, flags, cpu_id);
+	MBI_PROBE_EXIT(cmd, backend, ret);
+	if (membarrier_unlikely(t0))
+		mbi_stats_record(cmd, ret, t0);
 	return membarrier_unlikely(ret < 0) ? fail(ret) : (int)ret;
 }
 
 /*
  * The fast path: a barrier the kernel serves, without flags, whose
  * registration (if it needs one) is READY, goes straight to the system
- * call; everything else, including the first call before the library is
- * initialized (the table is still zero), takes dispatch().
+ * call (shared, share.c); everything else, including the first call
+ * before the library is initialized (the table is still zero) and every
+ * call while accounting is on, takes dispatch().
  */
 MEMBARRIER_API int membarrier(int cmd, unsigned int flags, int cpu_id)
 {
 	unsigned int fast, need;
 	long ret;
 
-	if (membarrier_unlikely(flags || (unsigned int)cmd >= MBI_FAST_SIZE))
+	if (membarrier_unlikely(flags || (unsigned int)cmd >= MBI_FAST_SIZE ||
+				mbi_stats_on))
 		return membarrier_slow(cmd, flags, cpu_id);
 	fast = mbi_config.fast[cmd];
 	need = fast & MBI_FAST_NEED_MASK;
 	if (membarrier_unlikely(!fast || (mbi_state_load() & need) != need))
 		return membarrier_slow(cmd, flags, cpu_id);
-	ret = mbi_kernel_call(cmd, 0, -1);
+	MBI_PROBE_ENTRY(cmd, MEMBARRIER_BACKEND_KERNEL, 0, -1);
+	ret = mbi_share_barrier(MEMBARRIER_BACKEND_KERNEL, cmd, 0, -1);
+	MBI_PROBE_EXIT(cmd, MEMBARRIER_BACKEND_KERNEL, ret);
 	return membarrier_unlikely(ret < 0) ? fail(ret) : (int)ret;
 }
 
@@ -189,11 +209,13 @@ long mbi_service_barrier(int cmd, unsigned int flags, int cpu_id)
 {
 	const struct mbi_config *c = mbi_get_config();
 	long ret = mbi_service_register(cmd << 1);
+	int idx = mbi_cmd_index(cmd);
 
 	if (ret)
 		return ret;
-	return mbi_backend_call(c->backend[mbi_cmd_index(cmd)], cmd, flags,
-				cpu_id);
+	if (idx < 0)
+		return -EINVAL;
+	return mbi_share_barrier(c->backend[idx], cmd, flags, cpu_id);
 }
 
 void mbi_service_unblock_needed(sigset_t *set)

@@ -39,3 +39,16 @@ void mbi_futex_wake_shared(uint32_t *addr, int n)
 {
 	mbi_syscall6(SYS_futex, (long)addr, FUTEX_WAKE, n, 0, 0, 0);
 }
+
+/* FUTEX_WAIT_BITSET: woken only by a wake whose bitset meets bits. */
+void mbi_futex_wait_bits(uint32_t *addr, uint32_t val, uint32_t bits)
+{
+	mbi_syscall6(SYS_futex, (long)addr, FUTEX_WAIT_BITSET_PRIVATE,
+		     (long)val, 0, 0, (long)bits);
+}
+
+void mbi_futex_wake_bits(uint32_t *addr, int n, uint32_t bits)
+{
+	mbi_syscall6(SYS_futex, (long)addr, FUTEX_WAKE_BITSET_PRIVATE, n, 0,
+		     0, (long)bits);
+}

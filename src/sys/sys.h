@@ -29,6 +29,9 @@ void mbi_sleep_ns(uint64_t ns);
 /* Wait while *addr == val, at most timeout_ns (0: no limit). */
 void mbi_futex_wait(uint32_t *addr, uint32_t val, uint64_t timeout_ns);
 void mbi_futex_wake(uint32_t *addr, int n);
+/* The same, waking only waiters whose bits meet the waker's (no limit). */
+void mbi_futex_wait_bits(uint32_t *addr, uint32_t val, uint32_t bits);
+void mbi_futex_wake_bits(uint32_t *addr, int n, uint32_t bits);
 /* The same on a word shared between processes (a MAP_SHARED mapping). */
 void mbi_futex_wait_shared(uint32_t *addr, uint32_t val, uint64_t timeout_ns);
 void mbi_futex_wake_shared(uint32_t *addr, int n);

@@ -1,0 +1,232 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Accounting: MEMBARRIER_STATS=1 (to stderr) or MEMBARRIER_STATS=PATH
+ * (appended to that file) prints, when the process exits, per command:
+ * calls, errors, calls served by another caller's barrier (share.c),
+ * backend and mechanism, latency p50, p99 and max, as perf stat does.
+ * `membarrier stat -- CMD` sets it for a program run through the shim.
+ *
+ * Off (the default), membarrier()'s fast path pays one predictable branch
+ * on mbi_stats_on, read from the environment once at load. On, every
+ * call takes the slow path and is timed (clock_gettime, the vDSO) into a
+ * per-command log2-linear histogram of relaxed atomic counters: lock-free
+ * and async-signal-safe, like the call itself. Only the counts need to be
+ * exact; nothing orders them against other memory, hence relaxed.
+ *
+ * Histogram: values below 2^SUB_BITS ns have a bucket each; above, each
+ * power of two is cut into 2^SUB_BITS linear buckets, so a percentile is
+ * known to within 1/2^SUB_BITS (12.5%) of its value (the middle of its
+ * bucket, at most the max); the max is exact.
+ *
+ * fork(): the child starts with empty counters and reports only if it
+ * makes calls; its parent's report stays the parent's. execve() starts
+ * afresh (the variable is inherited: each process reports its own).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/core.h"
+
+#define SUB_BITS	3
+#define SUB		(1u << SUB_BITS)
+#define MAX_EXP		42		/* 2^42 ns: 73 minutes */
+#define NR_BUCKETS	(SUB + (MAX_EXP - SUB_BITS) * SUB)
+
+/* One row per command; the last for invalid commands. */
+#define NR_ROWS		(MEMBARRIER_NR_CMDS + 1)
+
+struct stats_row {
+	uint64_t calls, errors, shared, max_ns;
+	uint64_t bucket[NR_BUCKETS];
+};
+
+int mbi_stats_on;
+static struct stats_row rows[NR_ROWS];
+static char stats_path[4096];	/* empty: stderr */
+static int stats_is_child;	/* a fork() child: report only if it calls */
+
+static unsigned int bucket_of(uint64_t ns)
+{
+	unsigned int e;
+
+	if (ns < SUB)
+		return (unsigned int)ns;
+	e = 63u - (unsigned int)__builtin_clzll(ns);	/* >= SUB_BITS */
+	if (e >= MAX_EXP)
+		return NR_BUCKETS - 1;
+	return SUB + (e - SUB_BITS) * SUB +
+	       (unsigned int)((ns >> (e - SUB_BITS)) & (SUB - 1));
+}
+
+/* The middle of bucket b, in ns. */
+static double bucket_mid(unsigned int b)
+{
+	unsigned int e, sub;
+	double lo, width;
+
+	if (b < SUB)
+		return b;
+	e = (b - SUB) / SUB + SUB_BITS;
+	sub = (b - SUB) % SUB;
+	width = (double)(1ull << (e - SUB_BITS));
+	lo = (double)(SUB + sub) * width;
+	return lo + width / 2;
+}
+
+static struct stats_row *row_of(int cmd)
+{
+	int idx = mbi_cmd_index(cmd);
+
+	return &rows[idx < 0 ? MEMBARRIER_NR_CMDS : idx];
+}
+
+static void add(uint64_t *counter, uint64_t n)
+{
+	__atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
+}
+
+void mbi_stats_record(int cmd, long ret, uint64_t t0)
+{
+	struct stats_row *r = row_of(cmd);
+	uint64_t ns = mbi_now_ns() - t0;
+	uint64_t max = __atomic_load_n(&r->max_ns, __ATOMIC_RELAXED);
+
+	add(&r->calls, 1);
+	if (ret < 0)
+		add(&r->errors, 1);
+	add(&r->bucket[bucket_of(ns)], 1);
+	while (ns > max && !__atomic_compare_exchange_n(&r->max_ns, &max, ns,
+							1, __ATOMIC_RELAXED,
+							__ATOMIC_RELAXED))
+		;
+}
+
+void mbi_stats_count_shared(int cmd)
+{
+	add(&row_of(cmd)->shared, 1);
+}
+
+/* The smallest value with at least q of the calls at or below it. */
+static double percentile(const struct stats_row *r, uint64_t calls, double q)
+{
+	uint64_t need = (uint64_t)(q * (double)calls + 0.999999), seen = 0;
+
+	if (need == 0)
+		need = 1;
+	for (unsigned int b = 0; b < NR_BUCKETS; b++) {
+		seen += __atomic_load_n(&r->bucket[b], __ATOMIC_RELAXED);
+		if (seen >= need)
+			return bucket_mid(b);
+	}
+	return 0;
+}
+
+static const char *row_name(int idx)
+{
+	return idx == MEMBARRIER_NR_CMDS ? "(invalid command)" :
+	       membarrier_cmd_name(mbi_cmd_of_index(idx));
+}
+
+static size_t put_row(char *buf, size_t size, int idx)
+{
+	const struct stats_row *r = &rows[idx];
+	uint64_t calls = __atomic_load_n(&r->calls, __ATOMIC_RELAXED);
+	int cmd = mbi_cmd_of_index(idx);
+	int valid = idx < MEMBARRIER_NR_CMDS;
+	const char *backend = valid ? membarrier_backend_name(
+				  mbi_config.backend[idx]) : "-";
+	const char *mech = valid ? membarrier_mechanism(cmd) : "-";
+	double max = (double)__atomic_load_n(&r->max_ns, __ATOMIC_RELAXED);
+	double p50 = percentile(r, calls, 0.50), p99 = percentile(r, calls, 0.99);
+	int n;
+
+	n = snprintf(buf, size, "%12llu  %-36s %-9s %-18s %10.2f %10.2f "
+		     "%10.2f %8llu %8llu\n", (unsigned long long)calls,
+		     row_name(idx), backend, mech,
+		     (p50 < max ? p50 : max) / 1e3, (p99 < max ? p99 : max) / 1e3,
+		     max / 1e3,
+		     (unsigned long long)__atomic_load_n(&r->shared,
+							  __ATOMIC_RELAXED),
+		     (unsigned long long)__atomic_load_n(&r->errors,
+							  __ATOMIC_RELAXED));
+	return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
+}
+
+/* The report, in one write() so that processes appending do not mix. */
+static void report(void)
+{
+	static char buf[8192];
+	size_t len, total = 0;
+	int fd = 2, any = 0;
+
+	for (int idx = 0; idx < NR_ROWS; idx++)
+		total += __atomic_load_n(&rows[idx].calls, __ATOMIC_RELAXED);
+	if (stats_is_child && !total)
+		return;
+	len = (size_t)snprintf(buf, sizeof(buf),
+			       "\n libmembarrier stats for '%s' (pid %d):\n\n",
+			       program_invocation_short_name, mbi_getpid());
+	if (total)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+			"%12s  %-36s %-9s %-18s %10s %10s %10s %8s %8s\n",
+			"calls", "command", "backend", "mechanism", "p50 us",
+			"p99 us", "max us", "shared", "errors");
+	for (int idx = 0; idx < NR_ROWS && len < sizeof(buf); idx++) {
+		if (!__atomic_load_n(&rows[idx].calls, __ATOMIC_RELAXED))
+			continue;
+		len += put_row(buf + len, sizeof(buf) - len, idx);
+		any = 1;
+	}
+	if (!any && len < sizeof(buf))
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+					"%12s  membarrier calls\n", "no");
+	if (len >= sizeof(buf))
+		len = sizeof(buf) - 1;
+	buf[len++] = '\n';
+	if (stats_path[0]) {
+		fd = open(stats_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			  0600);
+		if (fd < 0)
+			return;
+	}
+	if (write(fd, buf, len) < 0)
+		errno = 0;	/* nothing to do at exit; not the program's */
+	if (fd != 2)
+		close(fd);
+}
+
+static void stats_atfork_child(void)
+{
+	memset(rows, 0, sizeof(rows));
+	stats_is_child = 1;
+}
+
+/* Before the library's other constructors: calls they make are counted. */
+__attribute__((constructor(101))) static void stats_init(void)
+{
+	const char *s = secure_getenv("MEMBARRIER_STATS");
+
+	if (!s || !*s || !strcmp(s, "0"))
+		return;
+	if (strcmp(s, "1")) {
+		if (strlen(s) >= sizeof(stats_path)) {
+			fprintf(stderr, "libmembarrier: MEMBARRIER_STATS: path "
+				"too long; reporting to stderr\n");
+		} else {
+			strcpy(stats_path, s);
+		}
+	}
+	pthread_atfork(NULL, NULL, stats_atfork_child);
+	__atomic_store_n(&mbi_stats_on, 1, __ATOMIC_RELAXED);
+}
+
+__attribute__((destructor)) static void stats_fini(void)
+{
+	if (__atomic_load_n(&mbi_stats_on, __ATOMIC_RELAXED))
+		report();
+}

@@ -1,0 +1,187 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The sharing protocol (src/core/share.c) against a mock barrier whose
+ * every run is numbered: each caller must return only once a barrier
+ * that BEGAN AFTER its call began has completed, and with its result.
+ *
+ * share.c and the futex helpers are compiled into this program with a
+ * mock mbi_backend_call() (the library's copies are hidden), so that
+ * barriers last long enough (50 us) for callers to meet and so that
+ * their begin/complete order is known exactly:
+ *  - k+1, not k: a caller reads the number of barriers begun before its
+ *    call; on return, at least one more must have completed (the mutant
+ *    that accepts the running barrier fails this at the first meeting);
+ *  - failures: a barrier that fails serves nobody; every caller gets
+ *    an error of its own, none a false success;
+ *  - signal handlers: a handler on the thread that leads a barrier,
+ *    calling a barrier itself, must not wait on its own thread (the
+ *    mutant without the per-thread guard hangs; the alarm fails it).
+ * Deterministic: each assertion holds on every interleaving.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "core/share.c"
+#include "sys/futex.c"
+
+#include "lib/tap.h"
+
+int mbi_stats_on;
+static unsigned long shared_calls;
+
+void mbi_stats_count_shared(int cmd)
+{
+	(void)cmd;
+	__atomic_fetch_add(&shared_calls, 1, __ATOMIC_RELAXED);
+}
+
+static unsigned long begun, completed;
+static int fail_all;
+static int in_barrier_overlap;	/* two mock barriers at once: a bug */
+static int running;
+
+long mbi_backend_call(int backend, int cmd, unsigned int flags, int cpu_id)
+{
+	(void)backend; (void)cmd; (void)flags; (void)cpu_id;
+	if (__atomic_fetch_add(&running, 1, __ATOMIC_SEQ_CST))
+		__atomic_store_n(&in_barrier_overlap, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&begun, 1, __ATOMIC_SEQ_CST);
+	usleep(50);
+	__atomic_fetch_sub(&running, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&fail_all, __ATOMIC_RELAXED))
+		return -EINTR;
+	__atomic_fetch_add(&completed, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static long barrier(void)
+{
+	return mbi_share_barrier(MEMBARRIER_BACKEND_EMULATED,
+				 MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, -1);
+}
+
+enum { THREADS = 4, CALLS = 400 };
+
+static unsigned long early, wrong_result;
+
+static void *caller(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < CALLS; i++) {
+		unsigned long before = __atomic_load_n(&begun, __ATOMIC_SEQ_CST);
+		long ret = barrier();
+
+		if (ret != (fail_all ? -EINTR : 0))
+			__atomic_fetch_add(&wrong_result, 1, __ATOMIC_RELAXED);
+		if (!fail_all &&
+		    __atomic_load_n(&completed, __ATOMIC_SEQ_CST) < before + 1)
+			__atomic_fetch_add(&early, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static void run_callers(void)
+{
+	pthread_t t[THREADS];
+
+	for (int i = 0; i < THREADS; i++)
+		pthread_create(&t[i], NULL, caller, NULL);
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+}
+
+/*
+ * A barrier that began before a call may not serve it. Barriers run one
+ * at a time, numbered in order: those begun before the call (before)
+ * may complete, but one more must have when it returns.
+ */
+static void test_next_barrier(void)
+{
+	run_callers();
+	tap_ok(!early, "%d callers x %d: every call returned after a barrier "
+	       "begun after it (%lu early)", THREADS, CALLS, early);
+	tap_ok(!wrong_result, "every call returned 0");
+	tap_ok(shared_calls > 0 && completed < THREADS * CALLS,
+	       "calls shared barriers: %lu barriers for %d calls (%lu shared)",
+	       completed, THREADS * CALLS, shared_calls);
+	tap_ok(!in_barrier_overlap, "one leader at a time");
+}
+
+static void test_failures(void)
+{
+	wrong_result = 0;
+	fail_all = 1;
+	run_callers();
+	fail_all = 0;
+	tap_ok(!wrong_result, "failing barriers: every caller gets its own "
+	       "error, none a success");
+}
+
+/* ---- a handler that calls a barrier on the leader's thread ---- */
+
+static volatile sig_atomic_t handler_calls, handler_bad;
+
+static void on_timer(int sig)
+{
+	(void)sig;
+	if (barrier())
+		handler_bad = 1;
+	handler_calls++;
+}
+
+/* A hang fails the test instead of hanging it. */
+static void *watchdog(void *arg)
+{
+	static const char msg[] = "not ok - hang: a handler waited on its "
+				  "own thread\n";
+
+	(void)arg;
+	sleep(60);
+	if (write(1, msg, sizeof(msg) - 1) < 0)
+		_exit(2);
+	_exit(1);
+}
+
+static void test_handler(void)
+{
+	struct itimerval it = { { 0, 397 }, { 0, 397 } };
+	struct sigaction sa;
+	sigset_t set;
+	pthread_t w;
+
+	/*
+	 * The period (397 us) outlasts a barrier in the handler (50 us):
+	 * the loop runs between handlers. The watchdog never takes it.
+	 */
+	sigemptyset(&set);
+	sigaddset(&set, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	pthread_create(&w, NULL, watchdog, NULL);
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_timer;
+	sigaction(SIGALRM, &sa, NULL);
+	setitimer(ITIMER_REAL, &it, NULL);
+	for (int i = 0; i < 20000 && handler_calls < 200; i++)
+		if (barrier())
+			handler_bad = 1;
+	it.it_value.tv_usec = it.it_interval.tv_usec = 0;
+	setitimer(ITIMER_REAL, &it, NULL);
+	tap_ok(!handler_bad && handler_calls > 0, "a barrier from a handler "
+	       "interrupting one on its thread: no deadlock, no failure (%d "
+	       "handler calls)", (int)handler_calls);
+}
+
+int main(void)
+{
+	mbi_stats_on = 1;	/* counts shared calls (mock accounting) */
+	test_next_barrier();
+	test_failures();
+	test_handler();
+	return tap_done();
+}
