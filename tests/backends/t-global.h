@@ -130,6 +130,21 @@ static inline int tg_slot_of(int k, pid_t pid)
 	return found;
 }
 
+/* Requests made to pid's agent in registry k (its slot's req), or -1:
+ * only callers change it, unlike the agent's own periodic wake-ups. */
+static inline long tg_requests(int k, pid_t pid)
+{
+	int i = tg_slot_of(k, pid);
+	struct tg_reg r;
+	long n;
+
+	if (i < 0 || tg_open(k, &r))
+		return -1;
+	n = __atomic_load_n(&r.slot[i].req, __ATOMIC_ACQUIRE);
+	tg_close(&r);
+	return n;
+}
+
 /* Wait (up to ms) until pid holds a slot in registry k. */
 static inline int tg_wait_slot(int k, pid_t pid, int ms)
 {
