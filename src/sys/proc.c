@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
-#include <string.h>
 #include <sys/syscall.h>
 
 #include "sys/sys.h"
@@ -68,94 +67,4 @@ int mbi_tasks_foreach(int fd, int (*fn)(int tid, void *arg), void *arg)
 		}
 	}
 	return n < 0 ? (int)n : 0;
-}
-
-static char *fmt_path(char *p, const char *a, int tid, const char *b)
-{
-	char digits[16];
-	int n = 0;
-
-	do
-		digits[n++] = (char)('0' + tid % 10);
-	while ((tid /= 10) && n < 15);
-	while (*a)
-		*p++ = *a++;
-	while (n)
-		*p++ = digits[--n];
-	while (*b)
-		*p++ = *b++;
-	*p = '\0';
-	return p;
-}
-
-static uint64_t parse_hex(const char *s)
-{
-	uint64_t v = 0;
-
-	for (;; s++) {
-		int d;
-
-		if (*s >= '0' && *s <= '9')
-			d = *s - '0';
-		else if (*s >= 'a' && *s <= 'f')
-			d = *s - 'a' + 10;
-		else
-			return v;
-		v = v << 4 | (uint64_t)d;
-	}
-}
-
-/*
- * /proc/PID/stat: the command (field 2) may hold spaces and ')', so
- * fields are counted from the last ')'. Field 3 is the state, field 39
- * the CPU the thread last ran on.
- */
-void mbi_parse_stat(const char *buf, struct mbi_task_info *info)
-{
-	const char *p = strrchr(buf, ')');
-	int field = 3, cpu = 0;
-
-	if (!p || p[1] != ' ' || !p[2])
-		return;
-	p += 2;
-	info->state = *p;
-	for (; *p && field < 39; p++)
-		field += *p == ' ';
-	if (field != 39)
-		return;
-	for (; *p >= '0' && *p <= '9'; p++)
-		cpu = cpu * 10 + (*p - '0');
-	info->cpu = cpu;
-}
-
-void mbi_parse_status(const char *buf, struct mbi_task_info *info)
-{
-	const char *p;
-
-	p = strstr(buf, "\nSigBlk:");
-	if (p)
-		info->sigblk = parse_hex(p + 9);
-}
-
-int mbi_task_info(int tid, struct mbi_task_info *info, int want_signals)
-{
-	char path[64], buf[2048];
-	long n;
-
-	info->state = '?';
-	info->cpu = -1;
-	info->sigblk = 0;
-	fmt_path(path, "/proc/self/task/", tid, "/stat");
-	n = mbi_read_file(path, buf, sizeof(buf));
-	if (n < 0)
-		return (int)n;
-	mbi_parse_stat(buf, info);
-	if (!want_signals)
-		return 0;
-	fmt_path(path, "/proc/self/task/", tid, "/status");
-	n = mbi_read_file(path, buf, sizeof(buf));
-	if (n < 0)
-		return (int)n;
-	mbi_parse_status(buf, info);
-	return 0;
 }

@@ -74,17 +74,4 @@ int mbi_tasks_open(void);
  */
 int mbi_tasks_foreach(int fd, int (*fn)(int tid, void *arg), void *arg);
 
-struct mbi_task_info {
-	char state;		/* R S D T t Z X ..., or '?' if unknown */
-	int cpu;		/* CPU it last ran on, or -1 */
-	uint64_t sigblk;	/* blocked signals (bit n-1 for signal n) */
-};
-
-/* Read /proc/self/task/TID/{stat,status}: 0, or -errno (-ENOENT: gone). */
-int mbi_task_info(int tid, struct mbi_task_info *info, int want_signals);
-
-/* Parsers, exposed for their unit tests. */
-void mbi_parse_stat(const char *buf, struct mbi_task_info *info);
-void mbi_parse_status(const char *buf, struct mbi_task_info *info);
-
 #endif /* MBI_SYS_H */
