@@ -402,7 +402,7 @@ int bench_backends(int argc, char **argv)
 		       "ratio=%.2f ratio_signal=%.2f limit=5 pass=%s\n", pe[0], pe[1],
 		       pe[2], pe[1] / pe[0], pe[2] > 0 ? pe[2] / pe[0] : -1,
 		       pe[1] / pe[0] <= 5 ? "yes" : "no");
-	else
+	else if (!rows_only)
 		printf("bench=backends summary=1 note=the-kernel-backend-is-unavailable-here\n");
 	row_summary();
 	return 0;

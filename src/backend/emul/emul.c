@@ -78,8 +78,6 @@ void mbi_emul_init(void)
 	__atomic_store_n(&emul.possible_cpus, mbi_cpus_possible(),
 			 __ATOMIC_RELAXED);
 	__atomic_store_n(&emul.supported, supported_mask(), __ATOMIC_RELAXED);
-	if (!__atomic_exchange_n(&emul.atfork, 1, __ATOMIC_RELAXED))
-		pthread_atfork(NULL, NULL, atfork_child);
 	__atomic_store_n(&emul.ready, 1, __ATOMIC_RELEASE);
 }
 
@@ -128,6 +126,10 @@ static long register_cmd(int cmd)
 	case MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ:
 		return 0;	/* the mechanisms need nothing prepared */
 	case MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED:
+		/* A forked child registers anew (global.c); pthread_atfork
+		 * locks and allocates, so here rather than on a barrier. */
+		if (!__atomic_exchange_n(&emul.atfork, 1, __ATOMIC_RELAXED))
+			pthread_atfork(NULL, NULL, atfork_child);
 		return mbi_global_register();
 	default:
 		return -EINVAL;

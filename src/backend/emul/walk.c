@@ -65,6 +65,10 @@
  * 6.12, "sched/eevdf: Use sched_attr::sched_runtime to set request/slice
  * suggestion"; "sched/eevdf: Allow shorter slices to wakeup-preempt"),
  * and gives back its own attributes afterwards; older kernels ignore it.
+ * (sched_getattr() reports the default slice as a number, so a thread that
+ * had the default keeps that same number as its own slice: sched_getattr
+ * answers as before, and only a later change of the debugfs base_slice_ns
+ * no longer reaches it.)
  *
  * CPUs the caller may not use (sched_setaffinity says EINVAL: offline or
  * outside its cpuset) are skipped: no thread of this process runs there.
