@@ -81,15 +81,23 @@ static const int row_cmds[] = {
 
 struct crowd {
 	pthread_t *t;
-	int n, pipe[2];
+	int n, pipe[2], ready;
 	volatile int stop;
 };
+
+/* A crowd thread about to wait (or spin): counted, so that the rows
+ * start once every thread has reached its state. */
+static void crowd_ready(struct crowd *c)
+{
+	__atomic_fetch_add(&c->ready, 1, __ATOMIC_RELAXED);
+}
 
 static void *crowd_sleep(void *arg)
 {
 	struct crowd *c = arg;
 	char b;
 
+	crowd_ready(c);
 	while (read(c->pipe[0], &b, 1) < 0 && errno == EINTR)
 		;
 	return NULL;
@@ -99,6 +107,7 @@ static void *crowd_spin(void *arg)
 {
 	struct crowd *c = arg;
 
+	crowd_ready(c);
 	while (!c->stop)
 		membarrier_arch_relax();
 	return NULL;
@@ -113,6 +122,7 @@ static void *crowd_sigwait(void *arg)
 
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	crowd_ready(c);
 	while (!c->stop)
 		sigwait(&all, &sig);
 	return NULL;
@@ -126,6 +136,7 @@ static int crowd_start(struct crowd *c, const struct row *r)
 	pthread_attr_t a;
 
 	c->n = 0;
+	c->ready = 0;
 	c->stop = 0;
 	c->t = calloc((size_t)want, sizeof(*c->t));
 	if (!c->t || pipe(c->pipe))
@@ -135,7 +146,9 @@ static int crowd_start(struct crowd *c, const struct row *r)
 	while (c->n < want && !pthread_create(&c->t[c->n], &a, fn, c))
 		c->n++;
 	pthread_attr_destroy(&a);
-	usleep(20000);		/* let them reach their sleep */
+	while (__atomic_load_n(&c->ready, __ATOMIC_RELAXED) < c->n)
+		usleep(1000);
+	usleep(20000);		/* from "ready" into the wait itself */
 	return 0;
 }
 

@@ -210,17 +210,21 @@ int mbi_walk_cpus(int cpu_id, int sync_core)
 {
 	struct mbi_cpuset saved;
 	struct mbi_sched_attr attr;
-	int missed = 0, shortened, first = cpu_id >= 0 ? cpu_id : 0,
-	    end = cpu_id >= 0 ? cpu_id + 1 :
-		  __atomic_load_n(&walk.ncpus, __ATOMIC_RELAXED);
+	unsigned int here = 0, ncpus = (unsigned int)__atomic_load_n(&walk.ncpus,
+								  __ATOMIC_RELAXED);
+	int missed = 0, shortened, visits = cpu_id >= 0 ? 1 : (int)ncpus;
 	long n = get_affinity(&saved), err = 0;
 
 	if (n < 0)
 		return (int)n;
 	shortened = slice_shorten(&attr);
 	membarrier_arch_mb();	/* a: pairs with the switches on each CPU */
-	for (int cpu = first; cpu < end && cpu < MBI_MAX_CPUS && !err; cpu++) {
-		long ret = visit(cpu, sync_core);
+	/* From the CPU we are on (no move there), around: one move fewer. */
+	if (cpu_id < 0)
+		mbi_syscall3(SYS_getcpu, (long)&here, 0, 0);
+	for (int i = 0; i < visits && !err; i++) {
+		int cpu = cpu_id >= 0 ? cpu_id : (int)((here + (unsigned int)i) % ncpus);
+		long ret = cpu < MBI_MAX_CPUS ? visit(cpu, sync_core) : -EINVAL;
 
 		if (ret == -EINVAL)
 			missed += walk_online(cpu);
