@@ -178,7 +178,7 @@ struct litmus {
 	_Alignas(64) unsigned long go, done;
 	_Alignas(64) int asleep;	/* the target is in nanosleep */
 	int sleep_mode;			/* this run's target sleeps */
-	long sleep_ns;			/* upper bound of its sleep */
+	long sleep_ns;			/* its sleep: sleep_ns / 4 + [0, sleep_ns) */
 	unsigned int spin_max;		/* upper bound of its delay */
 	volatile int quit;
 	int cpu;
@@ -214,7 +214,8 @@ static void *litmus_target(void *arg)
 				membarrier_arch_relax();
 		seen = g;
 		if (l->sleep_mode) {
-			struct timespec ts = { 0, (long)(rnd(&seed) % (unsigned long)l->sleep_ns) };
+			struct timespec ts = { 0, l->sleep_ns / 4 + (long)(rnd(&seed) %
+					       (unsigned long)l->sleep_ns) };
 
 			STORE(l->asleep, 1);
 			nanosleep(&ts, NULL);
@@ -258,7 +259,10 @@ static int litmus_run(int cmd, int sleep_mode, unsigned long n,
 		cost = (now_ns() - t0) / 20;
 	}
 	l.sleep_mode = sleep_mode;
-	l.sleep_ns = (long)(cost * 2 + 1000);
+	/* Asleep from before the call to about its end, or later. */
+	l.sleep_ns = (long)(cost * 2 + 50000);
+	if (l.sleep_ns > 100000000)
+		l.sleep_ns = 100000000;
 	l.spin_max = cmd ? (unsigned int)(cost / 10 + 64) : 64;
 	l.cpu = cpus[1];
 	cpus_pin_self(cpus[0]);
@@ -270,9 +274,13 @@ static int litmus_run(int cmd, int sleep_mode, unsigned long n,
 		STORE(l.y, 0);
 		/* Release pairs with the target's acquire: x, y reset. */
 		__atomic_store_n(&l.go, i, __ATOMIC_RELEASE);
-		/* Past the target's latency to see go (a cache miss). */
+		/* Past the target's latency to see go (a cache miss); in sleep
+		 * mode, until it is in nanosleep (or already through it). */
 		for (unsigned int d = rnd(&seed) % 512; d; d--)
 			membarrier_compiler_barrier();
+		while (sleep_mode && !LOAD(l.asleep) &&
+		       __atomic_load_n(&l.done, __ATOMIC_ACQUIRE) != i)
+			membarrier_arch_relax();
 		before = LOAD(l.asleep);
 		STORE(l.x, 1);
 		if (cmd) {
