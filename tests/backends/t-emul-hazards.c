@@ -328,7 +328,7 @@ static int litmus_through(const char *hazard)
 			continue;
 		for (int sleep_mode = 0; sleep_mode < 2; sleep_mode++) {
 			struct litmus_result r;
-			int e = litmus_run(cmd, sleep_mode, scale(sleep_mode ? 100 : 200), &r);
+			int e = litmus_run(cmd, sleep_mode, scale(sleep_mode ? 50 : 100), &r);
 
 			if (e || r.forbidden)
 				bad = 1;
