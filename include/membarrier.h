@@ -113,16 +113,16 @@ MEMBARRIER_API int membarrier_library_registrations(void);
 
 /*
  * How cmd is served here, in a few words: "system call", "TLB shootdown",
- * "signal handshake", "CPU walk", "process registry", "library" (QUERY,
+ * "CPU walk", "process registry", "library" (QUERY,
  * GET_REGISTRATIONS and the registrations' bookkeeping), "unavailable";
  * NULL for a non-command.
  */
 MEMBARRIER_API const char *membarrier_mechanism(int cmd);
 
 /*
- * The signal the emulated backend's handshake uses (MEMBARRIER_SIGNAL, by
- * default SIGRTMAX-3), or 0 when the emulation is not in use. Threads
- * that block it are still ordered, by a slower fallback.
+ * The signal the emulated backend uses: always 0, since it sends none (its
+ * mechanisms, TLB shootdown and CPU walk, need no thread's cooperation).
+ * Kept for programs written against 0.1, whose emulation signalled.
  */
 MEMBARRIER_API int membarrier_emulation_signal(void);
 

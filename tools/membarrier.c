@@ -43,9 +43,8 @@ static int usage(FILE *out, int status)
 		fprintf(out, "  %-12s %s\n", subcommands[i].name,
 			subcommands[i].help);
 	fprintf(out, "\nenvironment: MEMBARRIER_BACKEND=auto|kernel|emulated, "
-		"MEMBARRIER_REGISTER_AT_LOAD=0|1,\n  MEMBARRIER_SIGNAL=N, "
-		"MEMBARRIER_EMUL_TLB=0|1, MEMBARRIER_EMUL_TIMEOUT_US=N,\n"
-		"  MEMBARRIER_STATS=1|PATH\n");
+		"MEMBARRIER_REGISTER_AT_LOAD=0|1,\n  "
+		"MEMBARRIER_EMUL_TLB=0|1, MEMBARRIER_STATS=1|PATH\n");
 	return status;
 }
 

@@ -118,10 +118,6 @@ int tool_status(int argc, char **argv)
 	printf("selection:      MEMBARRIER_BACKEND=%s\n",
 	       mode && *mode ? mode : "auto (unset)");
 	print_commands();
-	if (membarrier_emulation_signal())
-		printf("emulation:      handshake signal %d (MEMBARRIER_SIGNAL); "
-		       "threads that block it are ordered by the fallback\n",
-		       membarrier_emulation_signal());
 	print_registrations();
 	return 0;
 }

@@ -171,8 +171,7 @@ MEMBARRIER_API const char *membarrier_mechanism(int cmd)
 
 MEMBARRIER_API int membarrier_emulation_signal(void)
 {
-	mbi_get_config();
-	return mbi_emul_signal();
+	return 0;
 }
 
 MEMBARRIER_API int membarrier_kernel_query(void)
@@ -216,12 +215,4 @@ long mbi_service_barrier(int cmd, unsigned int flags, int cpu_id)
 	if (idx < 0)
 		return -EINVAL;
 	return mbi_share_barrier(c->backend[idx], cmd, flags, cpu_id);
-}
-
-void mbi_service_unblock_needed(sigset_t *set)
-{
-	int sig = mbi_emul_signal();
-
-	if (sig > 0)
-		sigdelset(set, sig);
 }

@@ -8,8 +8,6 @@
 #ifndef MBI_CORE_SERVICE_H
 #define MBI_CORE_SERVICE_H
 
-#include <signal.h>
-
 #include <membarrier.h>
 
 #include "sys/sys.h"
@@ -23,12 +21,5 @@ long mbi_service_register(int register_cmd);
  * record, so GET_REGISTRATIONS does not show it). Result or -errno.
  */
 long mbi_service_barrier(int cmd, unsigned int flags, int cpu_id);
-
-/*
- * Remove from set the signals that a thread the library creates must
- * leave unblocked for barriers to reach it (the emulated backend's
- * handshake signal, once chosen).
- */
-void mbi_service_unblock_needed(sigset_t *set);
 
 #endif /* MBI_CORE_SERVICE_H */

@@ -70,41 +70,6 @@ int mbi_tasks_foreach(int fd, int (*fn)(int tid, void *arg), void *arg)
 	return n < 0 ? (int)n : 0;
 }
 
-static char *fmt_path(char *p, const char *a, int tid, const char *b)
-{
-	char digits[16];
-	int n = 0;
-
-	do
-		digits[n++] = (char)('0' + tid % 10);
-	while ((tid /= 10) && n < 15);
-	while (*a)
-		*p++ = *a++;
-	while (n)
-		*p++ = digits[--n];
-	while (*b)
-		*p++ = *b++;
-	*p = '\0';
-	return p;
-}
-
-static uint64_t parse_hex(const char *s)
-{
-	uint64_t v = 0;
-
-	for (;; s++) {
-		int d;
-
-		if (*s >= '0' && *s <= '9')
-			d = *s - '0';
-		else if (*s >= 'a' && *s <= 'f')
-			d = *s - 'a' + 10;
-		else
-			return v;
-		v = v << 4 | (uint64_t)d;
-	}
-}
-
 /*
  * /proc/PID/stat: the command (field 2) may hold spaces and ')', so
  * fields are counted from the last ')'. Field 3 is the state, field 39
@@ -126,43 +91,4 @@ void mbi_parse_stat(const char *buf, struct mbi_task_info *info)
 	for (; *p >= '0' && *p <= '9'; p++)
 		cpu = cpu * 10 + (*p - '0');
 	info->cpu = cpu;
-}
-
-void mbi_parse_status(const char *buf, struct mbi_task_info *info)
-{
-	const char *p;
-
-	p = strstr(buf, "\nSigBlk:");
-	if (p)
-		info->sigblk = parse_hex(p + 9);
-}
-
-/* /proc/self/task/TID/FILE into buf, then parse(buf, info). */
-static int task_read(int tid, const char *file, struct mbi_task_info *info,
-		     void (*parse)(const char *buf, struct mbi_task_info *info))
-{
-	char path[64], buf[2048];
-	long n;
-
-	fmt_path(path, "/proc/self/task/", tid, file);
-	n = mbi_read_file(path, buf, sizeof(buf));
-	if (n < 0)
-		return (int)n;
-	parse(buf, info);
-	return 0;
-}
-
-int mbi_task_stat(int tid, struct mbi_task_info *info)
-{
-	info->state = '?';
-	info->cpu = -1;
-	info->sigblk = 0;
-	return task_read(tid, "/stat", info, mbi_parse_stat);
-}
-
-int mbi_task_stat_sigblk(int tid, struct mbi_task_info *info)
-{
-	int ret = mbi_task_stat(tid, info);
-
-	return ret ? ret : task_read(tid, "/status", info, mbi_parse_status);
 }

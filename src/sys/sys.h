@@ -80,18 +80,10 @@ int mbi_tasks_foreach(int fd, int (*fn)(int tid, void *arg), void *arg);
 struct mbi_task_info {
 	char state;		/* R S D T t Z X ..., or '?' if unknown */
 	int cpu;		/* CPU it last ran on, or -1 */
-	uint64_t sigblk;	/* blocked signals (bit n-1 for signal n) */
 };
 
-/*
- * State and CPU from /proc/self/task/TID/stat (sigblk left 0); the second
- * also reads SigBlk from .../status. 0, or -errno (-ENOENT: gone).
- */
-int mbi_task_stat(int tid, struct mbi_task_info *info);
-int mbi_task_stat_sigblk(int tid, struct mbi_task_info *info);
-
-/* Parsers, exposed for their unit tests. */
+/* Fields of a /proc/PID/stat line (state, CPU); unparsable ones keep
+ * their values. */
 void mbi_parse_stat(const char *buf, struct mbi_task_info *info);
-void mbi_parse_status(const char *buf, struct mbi_task_info *info);
 
 #endif /* MBI_SYS_H */

@@ -159,9 +159,9 @@ static void run(const char *label, int callers)
 int main(void)
 {
 	/*
-	 * One caller per other CPU: with more spinning threads than CPUs, a
-	 * signal handshake waits for the scheduler to run each one (the
-	 * emulation's known cost), which is not what this test measures.
+	 * One caller per other CPU: with more spinning threads than CPUs, the
+	 * emulation's CPU walk waits for the scheduler on each CPU, which is
+	 * not what this test measures.
 	 */
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int callers = ncpu > 1 ? (int)(ncpu - 1 < MAX_CALLERS ? ncpu - 1 : MAX_CALLERS) : 1;

@@ -1,27 +1,30 @@
 // SPDX-License-Identifier: MIT
 /*
  * The emulated backend's entry: what it can serve here, and each command.
- * The mechanisms are in tlb.c (TLB shootdown), handshake.c (signal
- * handshake), walk.c (CPU walk) and global.c (the registry).
+ * The mechanisms are in tlb.c (TLB shootdown), walk.c (CPU walk) and
+ * global.c (the registry); emul.h says which serves which command.
  *
- * Every barrier keeps errno (the handshake's system calls never set it:
- * they are raw) and is async-signal-safe. Registrations are not called
- * from signal handlers in practice; they may install a signal handler
- * and, for GLOBAL_EXPEDITED, start the agent thread.
+ * Every barrier keeps errno (its system calls are raw) and is async-
+ * signal-safe. Registrations prepare nothing but GLOBAL_EXPEDITED's
+ * registry entry and agent thread.
+ *
+ * Errors are only those membarrier(2) documents. A barrier cannot fail
+ * where its command was advertised, but when the scheduler refuses the
+ * walk after QUERY advertised it (a seccomp filter installed later, a
+ * SCHED_DEADLINE caller): then EINVAL, the man page's word for a command
+ * this system does not implement.
  */
 #include <errno.h>
 #include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/syscall.h>
 
 #include "backend/emul/emul.h"
 
 static struct {
+	int ready;		/* the facts below are gathered (release) */
+	int atfork;		/* the fork handler is registered */
 	int supported;		/* QUERY-style mask */
 	int possible_cpus;	/* nr_cpu_ids */
-	struct mbi_cpuset online;
 } emul;
 
 /* glibc registers an rseq area per thread (2.35+) when the kernel has it. */
@@ -35,136 +38,116 @@ static int rseq_available(void)
 	return mbi_syscall6(SYS_rseq, 0, 0, 0, 0, 0, 0) == -EINVAL;
 }
 
-static void read_deadline(void)
-{
-	const char *s = secure_getenv("MEMBARRIER_EMUL_TIMEOUT_US");
-	char *end;
-	unsigned long us;
-
-	if (!s || !*s)
-		return;
-	us = strtoul(s, &end, 10);
-	if (*end || us == 0 || us > 10000000) {
-		fprintf(stderr, "libmembarrier: MEMBARRIER_EMUL_TIMEOUT_US=%s is "
-			"not 1..10000000; keeping the default\n", s);
-		return;
-	}
-	mbi_handshake_set_deadline((uint64_t)us * 1000);
-}
-
 static void atfork_child(void)
 {
 	mbi_global_atfork_child();
 }
 
-void mbi_emul_init(void)
+/* What each command needs, from the facts the mechanisms gathered. */
+static int supported_mask(void)
 {
-	int m = MEMBARRIER_CMD_PRIVATE_EXPEDITED |
-		MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED |
-		MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE |
-		MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE |
-		MEMBARRIER_CMD_GET_REGISTRATIONS;
+	int plain = mbi_tlb_is_barrier() || mbi_walk_works(),
+	    sync_core = mbi_tlb_serializes() || mbi_walk_works(),
+	    m = MEMBARRIER_CMD_GET_REGISTRATIONS;
 
-	mbi_tlb_init();
-	mbi_handshake_init();
-	read_deadline();
-	emul.possible_cpus = mbi_cpus_possible();
-	if (mbi_cpus_online(&emul.online))
-		memset(&emul.online, 0xff, sizeof(emul.online));
-	if (rseq_available())
+	if (plain)
+		m |= MEMBARRIER_CMD_PRIVATE_EXPEDITED |
+		     MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED;
+	if (sync_core)
+		m |= MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE |
+		     MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE;
+	if (mbi_walk_works() && rseq_available())
 		m |= MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ |
 		     MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ;
 	if (mbi_walk_reaches_all())
 		m |= MEMBARRIER_CMD_GLOBAL;
-	if (mbi_global_supported())
+	/* The registry's agents order their processes by the plain barrier. */
+	if (plain && mbi_global_supported())
 		m |= MEMBARRIER_CMD_GLOBAL_EXPEDITED |
 		     MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED;
-	emul.supported = m;
-	pthread_atfork(NULL, NULL, atfork_child);
+	return m;
+}
+
+void mbi_emul_init(void)
+{
+	/* Acquire pairs with the release below: the facts are visible. */
+	if (__atomic_load_n(&emul.ready, __ATOMIC_ACQUIRE))
+		return;
+	mbi_tlb_init();
+	mbi_walk_init();
+	__atomic_store_n(&emul.possible_cpus, mbi_cpus_possible(),
+			 __ATOMIC_RELAXED);
+	__atomic_store_n(&emul.supported, supported_mask(), __ATOMIC_RELAXED);
+	__atomic_store_n(&emul.ready, 1, __ATOMIC_RELEASE);
 }
 
 int mbi_emul_supported(void)
 {
-	return emul.supported;
+	mbi_emul_init();
+	return __atomic_load_n(&emul.supported, __ATOMIC_RELAXED);
 }
 
-static void report_fallback_only(int why)
+/* A refused walk is the only failure; see the top of this file. */
+static int walk_result(int ret)
 {
-	static int reported;
-
-	if (!__atomic_exchange_n(&reported, 1, __ATOMIC_RELAXED))
-		fprintf(stderr, "libmembarrier: the signal handshake is "
-			"unavailable (%s); ordering every thread by the slower "
-			"fallback\n", why == -EBUSY ? "the program replaced its "
-			"signal handler" : why == -ENOENT ? "no /proc/self/task" :
-			strerror(-why));
-}
-
-/*
- * A handshake round with every thread but exclude_tid, then the fallback
- * for the threads it could not reach: the TLB shootdown where it is a
- * barrier and plain is enough, else the CPU walk (which also aborts rseq
- * critical sections and context-synchronizes preempted threads).
- */
-static int handshake_round(int exclude_tid, int cpu_id, int plain)
-{
-	int left = mbi_handshake(exclude_tid, 0, cpu_id);
-
-	if (left == 0)
-		return 0;
-	if (left < 0)
-		report_fallback_only(left);
-	if (plain && mbi_tlb_is_barrier() && mbi_tlb_shootdown() == 0)
-		return 0;
-	return mbi_walk(0);
+	return ret < 0 ? -EINVAL : 0;
 }
 
 int mbi_emul_private_round(int exclude_tid)
 {
+	/* No thread takes part, so none needs excluding (global.c's agent). */
+	(void)exclude_tid;
+	/* A shootdown can fail (no memory for the pool, 64 concurrent
+	 * callers): the walk orders the same threads. */
 	if (mbi_tlb_is_barrier() && mbi_tlb_shootdown() == 0)
 		return 0;
-	return handshake_round(exclude_tid, -1, 1);
+	return walk_result(mbi_walk_cpus(-1, 0));
+}
+
+static int sync_core_round(void)
+{
+	/* As the kernel, the calling CPU is serialized too. */
+	mbi_arch_sync_core();
+	/* riscv64: threads not running serialize when they next run
+	 * (src/arch/riscv64.h); nothing elsewhere. */
+	(void)mbi_arch_sync_core_prepare();
+	if (mbi_tlb_serializes() && mbi_tlb_shootdown() == 0)
+		return 0;
+	return walk_result(mbi_walk_cpus(-1, 1));
 }
 
 static long register_cmd(int cmd)
 {
 	switch (cmd) {
 	case MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED:
-		/* The TLB shootdown needs no handler. */
-		return mbi_tlb_is_barrier() ? 0 : mbi_handshake_prepare();
 	case MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE:
 	case MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ:
-		return mbi_handshake_prepare();
-	case MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED: {
-		long ret = mbi_tlb_is_barrier() ? 0 : mbi_handshake_prepare();
-
-		return ret ? ret : mbi_global_register();
-	}
+		return 0;	/* the mechanisms need nothing prepared */
+	case MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED:
+		/* A forked child registers anew (global.c); pthread_atfork
+		 * locks and allocates, so here rather than on a barrier. */
+		if (!__atomic_exchange_n(&emul.atfork, 1, __ATOMIC_RELAXED))
+			pthread_atfork(NULL, NULL, atfork_child);
+		return mbi_global_register();
 	default:
 		return -EINVAL;
 	}
 }
 
-/* FLAG_CPU: a CPU that is not possible or not online: nothing to do. */
+/* FLAG_CPU: a CPU that is not possible: nothing to do (an offline one
+ * the walk finds refused, the same no-op). */
 static int cpu_absent(int cpu_id)
 {
-	return cpu_id >= emul.possible_cpus || !mbi_cpuset_has(&emul.online, cpu_id);
+	return cpu_id >= __atomic_load_n(&emul.possible_cpus, __ATOMIC_RELAXED);
 }
 
 static long barrier_cmd(int cmd, int cpu_id)
 {
-	int agent = mbi_global_agent_tid();
-
 	switch (cmd) {
 	case MEMBARRIER_CMD_PRIVATE_EXPEDITED:
-		return mbi_emul_private_round(agent);
+		return mbi_emul_private_round(0);
 	case MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE:
-		/* As the kernel, the calling CPU is serialized too. */
-		mbi_arch_sync_core();
-		/* riscv64: threads not running serialize when they next
-		 * run (src/arch/riscv64.h); nothing elsewhere. */
-		(void)mbi_arch_sync_core_prepare();
-		return handshake_round(agent, -1, 0);
+		return sync_core_round();
 	case MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ:
 		if (cpu_id >= 0 && cpu_absent(cpu_id)) {
 			/* As the kernel's no-op: its closing smp_mb() still
@@ -172,9 +155,9 @@ static long barrier_cmd(int cmd, int cpu_id)
 			membarrier_arch_mb();
 			return 0;
 		}
-		return handshake_round(agent, cpu_id, 0);
+		return walk_result(mbi_walk_cpus(cpu_id, 0));
 	case MEMBARRIER_CMD_GLOBAL:
-		return mbi_walk(1);
+		return walk_result(mbi_walk(1));
 	case MEMBARRIER_CMD_GLOBAL_EXPEDITED:
 		return mbi_global_expedited();
 	default:
@@ -184,15 +167,17 @@ static long barrier_cmd(int cmd, int cpu_id)
 
 const char *mbi_emul_mechanism(int cmd)
 {
+	mbi_emul_init();
 	/* A registration prepares its barrier's mechanism. */
 	if (mbi_registration_of(cmd))
 		cmd >>= 1;
 	switch (cmd) {
 	case MEMBARRIER_CMD_PRIVATE_EXPEDITED:
-		return mbi_tlb_is_barrier() ? "TLB shootdown" : "signal handshake";
+		return mbi_tlb_is_barrier() ? "TLB shootdown" : "CPU walk";
 	case MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE:
+		return mbi_tlb_serializes() ? "TLB shootdown" : "CPU walk";
 	case MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ:
-		return "signal handshake";
+		return "CPU walk";
 	case MEMBARRIER_CMD_GLOBAL:
 		return "CPU walk";
 	case MEMBARRIER_CMD_GLOBAL_EXPEDITED:
@@ -208,6 +193,7 @@ long mbi_emul_call(int cmd, unsigned int flags, int cpu_id)
 	long ret;
 
 	(void)flags;
+	mbi_emul_init();
 	if (mbi_registration_of(cmd))
 		ret = register_cmd(cmd);
 	else

@@ -8,7 +8,7 @@
  *
  * 1. Few registered processes (FEW at most): each one's agent thread
  *    runs a PRIVATE_EXPEDITED round in its process (TLB shootdown or
- *    signal handshake), which interrupts only the CPUs running it. The
+ *    CPU walk), which interrupts only the CPUs running it. The
  *    registry (registry.c) lists them: each registered process has a
  *    slot {owner, req, done, reach, walker} and an agent that sleeps on
  *    slot.req, a futex shared through the mapping.
@@ -33,8 +33,8 @@
  *
  *   forbidden: T's accesses after the switch unordered with A's before
  *   a, or T's accesses before it unordered with A's after c.
- *   (For a round instead of a walk, T is interrupted by the TLB
- *   shootdown's IPI or the handshake's signal: the same full barrier.)
+ *   (For a round by TLB shootdown instead of a walk, T is interrupted
+ *   by the shootdown's IPI: the same full barrier.)
  *
  * A slot that does not answer within 250 us is dropped if its process is
  * stopped or gone (/proc/PID/stat, when the caller shares its pid
@@ -436,7 +436,7 @@ static int state_of(const struct mbi_greg *g, uint32_t i)
 {
 	const struct mbi_gslot *s = &g->slot[i];
 	uint32_t pid = (uint32_t)__atomic_load_n(&s->owner, __ATOMIC_RELAXED);
-	struct mbi_task_info info = { '?', -1, 0 };
+	struct mbi_task_info info = { '?', -1 };
 	char path[32], buf[1024];
 
 	if (!mbi_greg_alive(g, i))
@@ -647,8 +647,8 @@ static void ask_registries(void)
 /*
  * Few registered processes (FEW at most, in every registry together):
  * ask each for a round of its own process, cheaper than a walk (a
- * wake-up each, and a TLB shootdown or handshake that interrupts only
- * the CPUs running it). 1 if all answered within 1 ms; 0 if there are
+ * wake-up each, and a TLB shootdown that interrupts only the CPUs
+ * running it, or a walk where the shootdown is not a barrier). 1 if all answered within 1 ms; 0 if there are
  * more, or one was silent (then the walk orders it, stopped or not, and
  * this path is not tried again for SILENT_NS).
  */

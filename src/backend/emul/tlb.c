@@ -20,8 +20,23 @@
  *   c: smp_mb()
  *   [later accesses]                   [later accesses]
  *
+ * SYNC_CORE (mbi_tlb_serializes()): the flush handler's INVLPG, or the
+ * CR3 write of a full flush, is itself a serializing instruction (Intel
+ * SDM vol. 3A, "Serializing Instructions"; AMD APM vol. 2, "Serializing
+ * Instructions"), executed on each CPU running the process after the
+ * caller's code writes, whatever path the interrupted thread later takes
+ * back to user mode (IRET, or SYSRET after a reschedule). A CPU that gets
+ * no IPI because it runs a kernel thread in lazy TLB mode, or another
+ * process, writes CR3 before it next runs our user code (switch_mm_irqs_off
+ * sees the newer tlb_gen; arch-support.txt of membarrier-sync-core relies
+ * on that write). Not claimed where a flush may skip a running thread's
+ * CPU: KVM's paravirtual remote flush (KVM_FEATURE_PV_TLB_FLUSH) records
+ * a flush for a preempted vCPU instead of interrupting it, and the guest
+ * thread on it resumes with no instruction of ours; the CPU walk serves
+ * SYNC_CORE there.
+ *
  * It is not a barrier where the CPU invalidates remote TLBs without
- * interrupting them: AMD INVLPGB, Intel RAR (seed 001 foresaw it), or
+ * interrupting them: AMD INVLPGB, Intel RAR (Remote Action Request), or
  * on arm64 (TLBI broadcasts): mbi_tlb_is_barrier() says no there, and
  * hypervisors that flush guest TLBs by hypercall are not trusted either.
  *
@@ -46,10 +61,19 @@ static char *pool;
 static uint64_t pool_busy;
 static long page_size;
 
-/* Does /proc/cpuinfo list a flag (" name" followed by a space or EOL)? */
+static long pagesz(void)
+{
+	return __atomic_load_n(&page_size, __ATOMIC_RELAXED);
+}
+
+/*
+ * Does /proc/cpuinfo list a flag (" name" followed by a space or EOL)?
+ * The first CPU's flags line lies in the first few KiB; a stack buffer,
+ * so that concurrent first uses never share one.
+ */
 static int cpuinfo_has_flag(const char *name)
 {
-	static char buf[16384];
+	char buf[4096];
 	int fd = open("/proc/cpuinfo", O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 	char *flags, *p;
@@ -83,18 +107,47 @@ static int decide(void)
 	return !cpuinfo_has_flag("invlpgb") && !cpuinfo_has_flag("rar");
 }
 
-static int tlb_is_barrier;
+/* KVM's paravirtual remote flush may skip preempted vCPUs (see above). */
+static int flush_reaches_every_running_cpu(void)
+{
+#if defined(__x86_64__)
+	unsigned int r[4];
 
-/* Decided once, at load, by mbi_emul_init(). */
+	mbi_arch_cpuid(1, r);
+	if (!(r[2] & (1u << 31)))		/* bare metal */
+		return 1;
+	mbi_arch_cpuid(0x40000001u, r);		/* KVM_CPUID_FEATURES */
+	return !(r[0] & (1u << 9));		/* KVM_FEATURE_PV_TLB_FLUSH */
+#else
+	return 0;
+#endif
+}
+
+static int tlb_is_barrier, tlb_serializes;
+
+/*
+ * Decided on first use by mbi_emul_init(); idempotent: concurrent first
+ * uses compute the same answers.
+ */
 void mbi_tlb_init(void)
 {
-	page_size = sysconf(_SC_PAGESIZE);
-	tlb_is_barrier = decide();
+	int barrier = decide();
+
+	__atomic_store_n(&page_size, sysconf(_SC_PAGESIZE), __ATOMIC_RELAXED);
+	__atomic_store_n(&tlb_is_barrier, barrier, __ATOMIC_RELAXED);
+	__atomic_store_n(&tlb_serializes,
+			 barrier && flush_reaches_every_running_cpu(),
+			 __ATOMIC_RELAXED);
 }
 
 int mbi_tlb_is_barrier(void)
 {
-	return tlb_is_barrier;
+	return __atomic_load_n(&tlb_is_barrier, __ATOMIC_RELAXED);
+}
+
+int mbi_tlb_serializes(void)
+{
+	return __atomic_load_n(&tlb_serializes, __ATOMIC_RELAXED);
 }
 
 /*
@@ -109,14 +162,14 @@ static char *pool_get(void)
 
 	if (p)
 		return p;
-	len = 2 * MBI_TLB_PAGES * page_size;
+	len = 2 * MBI_TLB_PAGES * pagesz();
 	p = (char *)mbi_syscall6(SYS_mmap, 0, len, PROT_NONE,
 			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if ((long)p < 0 && (long)p > -4096)
 		return NULL;
 	for (int i = 0; i < MBI_TLB_PAGES; i++)
-		if (mbi_syscall3(SYS_mprotect, (long)(p + 2L * i * page_size),
-			    page_size, PROT_READ | PROT_WRITE) < 0) {
+		if (mbi_syscall3(SYS_mprotect, (long)(p + 2L * i * pagesz()),
+			    pagesz(), PROT_READ | PROT_WRITE) < 0) {
 			mbi_syscall3(SYS_munmap, (long)p, len, 0);
 			return NULL;
 		}
@@ -154,20 +207,20 @@ int mbi_tlb_shootdown(void)
 
 	if (i < 0)
 		return p ? -EBUSY : -ENOMEM;
-	page = p + 2L * i * page_size;
+	page = p + 2L * i * pagesz();
 	membarrier_arch_mb();	/* a: pairs with the IPI's serialization */
 	/* Present, writable and dirty: the downgrade must flush it. */
 	MEMBARRIER_STORE_SHARED(*page, 1);
-	ret = mbi_syscall3(SYS_mprotect, (long)page, page_size, PROT_READ);
+	ret = mbi_syscall3(SYS_mprotect, (long)page, pagesz(), PROT_READ);
 	if (!ret)
-		ret = mbi_syscall3(SYS_mprotect, (long)page, page_size,
+		ret = mbi_syscall3(SYS_mprotect, (long)page, pagesz(),
 			      PROT_READ | PROT_WRITE);
 	membarrier_arch_mb();	/* c: pairs with the IPI's serialization */
 	/*
 	 * Release: our mprotects are done before another caller's write. A
 	 * page left read-only (the second mprotect failed) is never reused.
 	 */
-	if (!ret || mbi_syscall3(SYS_mprotect, (long)page, page_size,
+	if (!ret || mbi_syscall3(SYS_mprotect, (long)page, pagesz(),
 			    PROT_READ | PROT_WRITE) == 0)
 		__atomic_fetch_and(&pool_busy, ~(1ull << i), __ATOMIC_RELEASE);
 	return (int)ret;

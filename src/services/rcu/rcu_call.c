@@ -89,8 +89,7 @@ void mbi_rcu_worker_forbid(void)
 
 /*
  * Under the queue lock. The worker blocks every signal, so that the
- * program's handlers never run on it, except the emulated backend's
- * handshake signal, which it must answer.
+ * program's handlers never run on it (no barrier needs a signal).
  */
 static int start_worker(struct mbi_rcu_flavor *f)
 {
@@ -105,7 +104,6 @@ static int start_worker(struct mbi_rcu_flavor *f)
 		return EAGAIN;		/* callbacks wait for a barrier */
 #endif
 	sigfillset(&all);
-	mbi_service_unblock_needed(&all);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
