@@ -20,6 +20,7 @@ static const struct {
 	{ "backends", bench_backends },
 	{ "services", bench_services },
 	{ "rcu", bench_rcu },
+	{ "startup", bench_startup },
 };
 
 static int cmp_double(const void *a, const void *b)
@@ -110,7 +111,7 @@ double bench_cost(int cmd, uint64_t budget_ns, unsigned long *total)
 int tool_bench(int argc, char **argv)
 {
 	if (argc < 2) {
-		tool_error("usage: membarrier bench core|backends|services|rcu [options]");
+		tool_error("usage: membarrier bench core|backends|services|rcu|startup [options]");
 		return 2;
 	}
 	for (unsigned int i = 0; i < sizeof(benches) / sizeof(benches[0]); i++)

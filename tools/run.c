@@ -32,6 +32,11 @@ static int shim_path(char *buf, size_t size)
 	return access(buf, R_OK);
 }
 
+int tool_shim_path(char *buf, size_t size)
+{
+	return shim_path(buf, size);
+}
+
 int tool_run(int argc, char **argv)
 {
 	char path[PATH_MAX], *preload;

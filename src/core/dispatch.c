@@ -48,6 +48,13 @@ static long register_cmd(int backend, int cmd)
 	return 0;
 }
 
+/* Decided with QUERY's backend (select.c). */
+static int invalid_errno(const struct mbi_config *c)
+{
+	mbi_backend_at(0);
+	return c->invalid_errno;
+}
+
 static long dispatch(int cmd, unsigned int flags, int cpu_id)
 {
 	const struct mbi_config *c = mbi_get_config();
@@ -57,19 +64,19 @@ static long dispatch(int cmd, unsigned int flags, int cpu_id)
 	if (membarrier_unlikely(flags) &&
 	    (cmd != MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ ||
 	     flags != MEMBARRIER_CMD_FLAG_CPU))
-		return -c->invalid_errno;
+		return -invalid_errno(c);
 	if (!(flags & MEMBARRIER_CMD_FLAG_CPU))
 		cpu_id = -1;
 	idx = mbi_cmd_index(cmd);
 	if (membarrier_unlikely(idx < 0))
-		return -c->invalid_errno;
-	backend = c->backend[idx];
+		return -invalid_errno(c);
+	backend = mbi_backend_at(idx);
 	if (membarrier_unlikely(backend == MEMBARRIER_BACKEND_NONE))
 		return -c->unserved_errno[idx];
 
 	switch (cmd) {
 	case MEMBARRIER_CMD_QUERY:
-		return c->query_mask;
+		return mbi_get_full_config()->query_mask;
 	case MEMBARRIER_CMD_GET_REGISTRATIONS:
 		return mbi_registrations_mask(mbi_state_load());
 	case MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED:
@@ -129,7 +136,7 @@ MEMBARRIER_API int membarrier_backend_of(int cmd)
 		errno = EINVAL;
 		return -1;
 	}
-	return mbi_get_config()->backend[idx];
+	return mbi_backend_at(idx);
 }
 
 MEMBARRIER_API const char *membarrier_mechanism(int cmd)
@@ -138,7 +145,7 @@ MEMBARRIER_API const char *membarrier_mechanism(int cmd)
 
 	if (idx < 0)
 		return NULL;
-	switch (mbi_get_config()->backend[idx]) {
+	switch (mbi_backend_at(idx)) {
 	case MEMBARRIER_BACKEND_KERNEL:
 		return cmd == MEMBARRIER_CMD_GET_REGISTRATIONS ||
 		       cmd == MEMBARRIER_CMD_QUERY ? "library" : "system call";
@@ -151,13 +158,18 @@ MEMBARRIER_API const char *membarrier_mechanism(int cmd)
 
 MEMBARRIER_API int membarrier_emulation_signal(void)
 {
-	mbi_get_config();
+	mbi_get_full_config();
 	return mbi_emul_signal();
 }
 
 MEMBARRIER_API int membarrier_kernel_query(void)
 {
 	return mbi_get_config()->kernel_query;
+}
+
+MEMBARRIER_API int membarrier_kernel_fatal(void)
+{
+	return mbi_get_config()->kernel_fatal;
 }
 
 MEMBARRIER_API int membarrier_library_registrations(void)
@@ -169,7 +181,7 @@ MEMBARRIER_API int membarrier_library_registrations(void)
 long mbi_service_register(int register_cmd)
 {
 	const struct mbi_config *c = mbi_get_config();
-	int backend = c->backend[mbi_cmd_index(register_cmd)];
+	int backend = mbi_backend_at(mbi_cmd_index(register_cmd));
 	long ret;
 
 	if (__atomic_load_n(&mbi_service_regs, __ATOMIC_ACQUIRE) & register_cmd)
@@ -186,18 +198,20 @@ long mbi_service_register(int register_cmd)
 /* Each private expedited command is registered by the next bit up. */
 long mbi_service_barrier(int cmd, unsigned int flags, int cpu_id)
 {
-	const struct mbi_config *c = mbi_get_config();
 	long ret = mbi_service_register(cmd << 1);
 
 	if (ret)
 		return ret;
-	return mbi_backend_call(c->backend[mbi_cmd_index(cmd)], cmd, flags,
+	return mbi_backend_call(mbi_backend_at(mbi_cmd_index(cmd)), cmd, flags,
 				cpu_id);
 }
 
 void mbi_service_unblock_needed(sigset_t *set)
 {
-	int sig = mbi_emul_signal();
+	int sig;
+
+	mbi_get_full_config();	/* the signal is chosen with the emulation */
+	sig = mbi_emul_signal();
 
 	if (sig > 0)
 		sigdelset(set, sig);
