@@ -1,4 +1,6 @@
 # The library (src/ but src/preload/) and the preload shim (src/preload/).
+# The library is never unloaded (-z nodelete): dlclose() must not unmap
+# code that a thread-exit destructor or a queued signal still reaches.
 
 LIB_SONAME := libmembarrier.so.$(SOVERSION)
 LIB_SO     := $(BUILD)/lib/libmembarrier.so
@@ -19,7 +21,8 @@ $(BUILD)/obj/%.o: %.c
 $(LIB_SO).$(VERSION): $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)
-	$(Q)$(CC) -shared -Wl,-soname,$(LIB_SONAME) -Wl,-z,defs $(MB_LDFLAGS) \
+	$(Q)$(CC) -shared -Wl,-soname,$(LIB_SONAME) -Wl,-z,defs -Wl,-z,nodelete \
+		$(MB_LDFLAGS) \
 		-o $@ $^ $(MB_LDLIBS)
 
 $(LIB_SO): $(LIB_SO).$(VERSION)
