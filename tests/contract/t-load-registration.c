@@ -4,7 +4,8 @@
  * commands its services need before main() runs (single-threaded), and
  * remembers the result (the kernel's: the emulation's registrations cost
  * the same later, and wait for first use); the program's own record
- * stays empty, so the contract is unchanged. MEMBARRIER_REGISTER_AT_LOAD=0 turns it off.
+ * stays empty, so the contract is unchanged. MEMBARRIER_REGISTER_AT_LOAD=0
+ * turns it off.
  *
  * The kernel's raw GET_REGISTRATIONS (6.3+) shows what was registered.
  */
