@@ -31,4 +31,11 @@ long mbi_service_barrier(int cmd, unsigned int flags, int cpu_id);
  */
 void mbi_service_unblock_needed(sigset_t *set);
 
+/*
+ * A misuse the documentation forbids (services/debug.c): with
+ * MEMBARRIER_DEBUG, abort with the message; otherwise -err.
+ */
+int mbi_misuse(int err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 #endif /* MBI_CORE_SERVICE_H */

@@ -5,6 +5,8 @@
  * library's registration, on whichever backend serves it). See
  * <membarrier/rcu.h> for the protocol and rcu_core.c for the engine.
  */
+#include <errno.h>
+
 #include "rcu_internal.h"
 
 #include <membarrier/fence.h>
@@ -50,6 +52,11 @@ MEMBARRIER_API void mbrcu_synchronize(void)
 MEMBARRIER_API void mbrcu_call(struct mbrcu_head *head,
 			       void (*func)(struct mbrcu_head *head))
 {
+	/* A NULL callback would crash later, in the worker: never queued. */
+	if (membarrier_unlikely(!head || !func)) {
+		mbi_misuse(EINVAL, "mbrcu_call(%p, NULL callback)", (void *)head);
+		return;
+	}
 	mbi_rcu_call(&flavor, head, func);
 }
 
