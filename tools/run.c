@@ -13,6 +13,7 @@
  * these, and a shim path that LD_PRELOAD cannot carry (the loader splits
  * the list on spaces and colons).
  */
+#include <dlfcn.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -162,6 +163,31 @@ static const char *unreachable(const char *path, char *shown, size_t size,
 	return *nl ? unreachable(nl, shown, size, depth + 1) : NULL;
 }
 
+/*
+ * LD_PRELOAD: the library this tool runs on, then the shim, then what
+ * was there. Naming the library first spares the loader the search of
+ * the shim's RUNPATH for it (about twenty failed openat() and stat()
+ * calls through the glibc-hwcaps subdirectories); it is the shim's own
+ * dependency, so nothing else changes.
+ */
+static char *preload_list(const char *shim, const char *old)
+{
+	Dl_info info;
+	const char *lib = "";
+	char *list;
+
+	if (dladdr((void *)membarrier_version, &info) && info.dli_fname &&
+	    info.dli_fname[0] == '/' && !strpbrk(info.dli_fname, " :"))
+		lib = info.dli_fname;
+	if (!old)
+		old = "";
+	list = malloc(strlen(lib) + strlen(shim) + strlen(old) + 3);
+	if (list)
+		sprintf(list, "%s%s%s%s%s", lib, *lib ? ":" : "", shim,
+			*old ? ":" : "", old);
+	return list;
+}
+
 int tool_run(int argc, char **argv)
 {
 	char path[PATH_MAX], prog[PATH_MAX], shown[PATH_MAX], *preload;
@@ -198,14 +224,9 @@ int tool_run(int argc, char **argv)
 			   "(it would run without the library)", shown, why);
 		return 126;
 	}
-	if (old && *old) {
-		preload = malloc(strlen(path) + strlen(old) + 2);
-		if (!preload)
-			return 2;
-		sprintf(preload, "%s:%s", path, old);
-	} else {
-		preload = path;
-	}
+	preload = preload_list(path, old);
+	if (!preload)
+		return 2;
 	setenv("LD_PRELOAD", preload, 1);
 	execvp(argv[first], argv + first);
 	tool_error("%s: %s", argv[first], strerror(errno));
