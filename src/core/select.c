@@ -15,17 +15,17 @@
  * kernel and to register (below): it reads /proc/self/status, asks QUERY
  * (in a child first if a filter is in force), and registers. The
  * emulation is set up on first use (mbi_get_full_config()), so that a
- * process that never needs it never pays for it.
+ * process that never needs it never pays for it: where the kernel lacks
+ * only commands the services do not register (GET_REGISTRATIONS before
+ * Linux 6.3, GLOBAL under nohz_full), nothing of it runs at load.
  *
  * Then, following the advice of the membarrier maintainers (seed 002):
  * the expedited commands the library's services need are registered now,
  * while the process is most likely still single-threaded (the kernel's
  * cheap path), and the result is remembered. These registrations are the
  * library's own: the program's registration record (registration.c) stays
- * empty until the program registers. Only the kernel's are made at load;
- * the emulation's cost the same later, and are made on first use.
- * MEMBARRIER_REGISTER_AT_LOAD=0 turns this off; services then register on
- * first use.
+ * empty until the program registers. MEMBARRIER_REGISTER_AT_LOAD=0 turns
+ * this off; services then register on first use.
  */
 #include <errno.h>
 #include <limits.h>
@@ -201,8 +201,14 @@ static int register_at_load_enabled(void)
 	return !s || strcmp(s, "0") != 0;
 }
 
-/* At load, only what the kernel serves: the emulation's wait for use. */
-static void register_services(const struct mbi_config *c)
+/*
+ * Every service registration, the emulation's too: its handshake handler
+ * must be in place before the program may take the signal over (the
+ * emulation then orders the threads by its fallback). Only a registration
+ * that the emulation serves sets the emulation up at load; where the
+ * kernel serves all three, the emulation waits for first use.
+ */
+static void register_services(void)
 {
 	static const int cmds[] = {
 		MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
@@ -211,9 +217,7 @@ static void register_services(const struct mbi_config *c)
 	};
 
 	for (unsigned int i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (c->backend[mbi_cmd_index(cmds[i])] ==
-		    MEMBARRIER_BACKEND_KERNEL)
-			mbi_service_register(cmds[i]);
+		mbi_service_register(cmds[i]);
 }
 
 static void init_once(void)
@@ -231,7 +235,7 @@ static void init_once(void)
 	/* Release pairs with the acquire in mbi_get_config(). */
 	__atomic_store_n(&c->initialized, 1, __ATOMIC_RELEASE);
 	if (register_at_load_enabled())
-		register_services(c);
+		register_services();
 }
 
 /*
