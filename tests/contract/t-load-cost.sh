@@ -5,8 +5,12 @@
 # read of /proc/self/status (is a seccomp filter in force?), QUERY and
 # the three registrations of its services; it opens no other file (no
 # /proc/cpuinfo, no /sys CPU list: the emulation gathers its facts on
-# first use). The control: with MEMBARRIER_REGISTER_AT_LOAD=0 the three
-# registrations disappear, so the count does see the library's calls.
+# first use), also where the kernel lacks a command the services do not
+# register (MEMBARRIER_KERNEL_MASK=0x1ff: Linux before 6.3, without
+# GET_REGISTRATIONS). The controls: with MEMBARRIER_REGISTER_AT_LOAD=0
+# the three registrations disappear, so the count does see the library's
+# calls; with MEMBARRIER_BACKEND=emulated the emulation, which serves the
+# registrations then, is set up at load, and its files are seen.
 # Counted by strace -f; skipped where strace is missing or cannot trace.
 . "$(dirname "$0")/../lib/lib.sh"
 MAIN=$BUILD/libexec/membarrier/startup-main
@@ -39,10 +43,20 @@ count() {
 base=$(calls "$EMPTY")
 lib=$(calls "$LIB")
 off=$(calls "$LIB" MEMBARRIER_REGISTER_AT_LOAD=0)
-opened=$(printf '%s\n' "$lib" | sed -n 's/^openat([^"]*"\([^"]*\)".*/\1/p' |
-	grep -v -e '\.so' -e '^/etc/ld\.so\.cache$' | sort -u)
+# The files opened but the loader's.
+opened() {
+	printf '%s\n' "$1" | sed -n 's/^openat([^"]*"\([^"]*\)".*/\1/p' |
+		grep -v -e '\.so' -e '^/etc/ld\.so\.cache$' | sort -u
+}
+opened=$(opened "$lib")
 [ "$opened" = /proc/self/status ]
 ok $? "the library opens /proc/self/status and nothing else (opened: $(echo $opened))"
+opened=$(opened "$(calls "$LIB" MEMBARRIER_KERNEL_MASK=0x1ff)")
+[ "$opened" = /proc/self/status ]
+ok $? "the same on a kernel without GET_REGISTRATIONS (opened: $(echo $opened))"
+opened=$(opened "$(calls "$LIB" MEMBARRIER_BACKEND=emulated)")
+[ "$opened" != /proc/self/status ]
+ok $? "control: the emulation set up at load is seen (opened: $(echo $opened))"
 [ "$(count "$lib" membarrier)" = 4 ]
 ok $? "QUERY and three registrations ($(count "$lib" membarrier) membarrier calls)"
 n_base=$(printf '%s\n' "$base" | wc -l)
