@@ -189,7 +189,8 @@ MEMBARRIER_API int mbrseq_swap(struct mbrseq_percpu *pc, int cpu);
 /*
  * Sum of the intptr_t at offset off over every CPU's slot of one copy
  * (copy < 0: both). Racy against running sections (each load is
- * single-copy atomic); exact once they stop or after a swap.
+ * single-copy atomic); exact once they stop or after a swap. 0 for an
+ * offset outside the slot (see MBRSEQ_OFFSET_OK).
  */
 MEMBARRIER_API intptr_t mbrseq_percpu_sum(const struct mbrseq_percpu *pc,
 					  int copy, size_t off);
@@ -210,6 +211,17 @@ void __tsan_release(void *addr);
 #define mbrseq_tsan_acquire(p)	do { } while (0)
 #define mbrseq_tsan_release(p)	do { } while (0)
 #endif
+
+/*
+ * An offset at which an intptr_t (or a node pointer) lies inside the
+ * slot, aligned: one compare when off is a constant. Otherwise the
+ * operations return mbrseq_bad_offset(off): -EINVAL, or an abort naming
+ * the misuse in a library built with MEMBARRIER_DEBUG.
+ */
+#define MBRSEQ_OFFSET_OK(off) \
+	((off) <= MBRSEQ_SLOT_SIZE - sizeof(intptr_t) && \
+	 (off) % sizeof(intptr_t) == 0)
+MEMBARRIER_API int mbrseq_bad_offset(size_t off);
 
 /* ---- fast paths ---- */
 
@@ -244,8 +256,11 @@ static inline int mbrseq_percpu_add(struct mbrseq_percpu *pc, size_t off,
 				    intptr_t v)
 {
 	struct mbrseq_abi *rs;
-	int ret = mbrseq_abi_get(&rs);
+	int ret;
 
+	if (membarrier_unlikely(!MBRSEQ_OFFSET_OK(off)))
+		return mbrseq_bad_offset(off);
+	ret = mbrseq_abi_get(&rs);
 	return ret ? ret : mbrseq_arch_add(rs, pc->ctl, off, v);
 }
 
@@ -257,8 +272,11 @@ static inline int mbrseq_percpu_push(struct mbrseq_percpu *pc, size_t off,
 				     struct mbrseq_node *node)
 {
 	struct mbrseq_abi *rs;
-	int ret = mbrseq_abi_get(&rs);
+	int ret;
 
+	if (membarrier_unlikely(!MBRSEQ_OFFSET_OK(off)))
+		return mbrseq_bad_offset(off);
+	ret = mbrseq_abi_get(&rs);
 	if (ret)
 		return ret;
 	mbrseq_tsan_release(node);
@@ -274,12 +292,14 @@ static inline int mbrseq_percpu_pop(struct mbrseq_percpu *pc, size_t off,
 				    struct mbrseq_node **node)
 {
 	struct mbrseq_abi *rs;
-	int ret = mbrseq_abi_get(&rs);
+	int ret;
 
-	if (ret) {
-		*node = NULL;
+	*node = NULL;
+	if (membarrier_unlikely(!MBRSEQ_OFFSET_OK(off)))
+		return mbrseq_bad_offset(off);
+	ret = mbrseq_abi_get(&rs);
+	if (ret)
 		return ret;
-	}
 	ret = mbrseq_arch_pop(rs, pc->ctl, off, node);
 	if (*node)
 		mbrseq_tsan_acquire(*node);

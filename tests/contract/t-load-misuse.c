@@ -19,6 +19,7 @@
 
 #include <membarrier/jit.h>
 #include <membarrier/rcu.h>
+#include <membarrier/rseq.h>
 
 #include "lib/tap.h"
 
@@ -54,6 +55,22 @@ static int rcu_null_callback(void)
 	return 0;
 }
 
+/* One slot further: another CPU's slot (checked before rseq is asked). */
+static int rseq_offset(void)
+{
+	struct mbrseq_percpu *pc = mbrseq_percpu_create();
+
+	return mbrseq_percpu_add(pc, MBRSEQ_SLOT_SIZE, 1) == -EINVAL ? 0 : 1;
+}
+
+static int rseq_offset_misaligned(void)
+{
+	struct mbrseq_percpu *pc = mbrseq_percpu_create();
+	struct mbrseq_node *node;
+
+	return mbrseq_percpu_pop(pc, 3, &node) == -EINVAL && !node ? 0 : 1;
+}
+
 static const struct {
 	const char *name, *message;
 	int (*run)(void);
@@ -61,6 +78,10 @@ static const struct {
 	{ "mbjit_publish of SIZE_MAX bytes", "wraps", jit_wraps },
 	{ "mbjit_publish of an unmapped range", "not mapped", jit_unmapped },
 	{ "mbrcu_call(head, NULL)", "NULL callback", rcu_null_callback },
+	{ "mbrseq_percpu_add at an offset past the slot", "mbrseq offset",
+	  rseq_offset },
+	{ "mbrseq_percpu_pop at a misaligned offset", "mbrseq offset",
+	  rseq_offset_misaligned },
 };
 
 /* Run fn in a child: its exit status, or 128 + signal; stderr in err. */
