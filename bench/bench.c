@@ -24,6 +24,7 @@ static const struct {
 	{ "services", bench_services },
 	{ "rcu", bench_rcu },
 	{ "concurrent", bench_concurrent },
+	{ "startup", bench_startup },
 };
 
 int bench_run_child(char *const argv[], const char *const env[],
@@ -157,7 +158,7 @@ double bench_cost(int cmd, uint64_t budget_ns, unsigned long *total)
 int tool_bench(int argc, char **argv)
 {
 	if (argc < 2) {
-		tool_error("usage: membarrier bench core|backends|services|rcu|concurrent [options]");
+		tool_error("usage: membarrier bench core|backends|services|rcu|concurrent|startup [options]");
 		return 2;
 	}
 	for (unsigned int i = 0; i < sizeof(benches) / sizeof(benches[0]); i++)

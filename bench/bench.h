@@ -13,6 +13,7 @@ int bench_core(int argc, char **argv);
 int bench_backends(int argc, char **argv);
 int bench_services(int argc, char **argv);
 int bench_concurrent(int argc, char **argv);
+int bench_startup(int argc, char **argv);
 
 /* Threads that spin (running) or sleep (pause()) while a cost is taken. */
 #include <pthread.h>

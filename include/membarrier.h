@@ -99,10 +99,18 @@ MEMBARRIER_API const char *membarrier_cmd_name(int cmd);
  * What the running kernel answers to QUERY, asked once when the library
  * loads: the mask (>= 0), or -errno when the system call is unavailable
  * (-ENOSYS: missing or filtered; -EPERM: filtered, since a real kernel
- * never gives EPERM to QUERY). A SIGSYS raised by a seccomp filter is
- * caught during that probe and reported as -ENOSYS.
+ * never gives EPERM to QUERY). Where a seccomp filter would kill the
+ * caller or raise SIGSYS, QUERY is never made and this is -ENOSYS.
  */
 MEMBARRIER_API int membarrier_kernel_query(void);
+
+/*
+ * The commands whose system call a seccomp filter in force at load would
+ * answer by killing the thread or the process, or by raising SIGSYS,
+ * learned in a child process: the library never makes those calls (the
+ * emulation serves them where it can). 0 without such a filter.
+ */
+MEMBARRIER_API int membarrier_kernel_fatal(void);
 
 /*
  * The REGISTER_* commands the library issued for its own services (fences,

@@ -1,4 +1,6 @@
 # The library (src/ but src/preload/) and the preload shim (src/preload/).
+# The library is never unloaded (-z nodelete): dlclose() must not unmap
+# code that a thread-exit destructor or a queued signal still reaches.
 
 LIB_SONAME := libmembarrier.so.$(SOVERSION)
 LIB_SO     := $(BUILD)/lib/libmembarrier.so
@@ -29,7 +31,7 @@ $(LIB_SO).$(VERSION): $(LIB_OBJS) $(LIB_MAP) abi/exports.sh
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)
 	$(Q)sh abi/exports.sh --check $(LIB_MAP) $(LIB_OBJS)
-	$(Q)$(CC) -shared -Wl,-soname,$(LIB_SONAME) -Wl,-z,defs \
+	$(Q)$(CC) -shared -Wl,-soname,$(LIB_SONAME) -Wl,-z,defs -Wl,-z,nodelete \
 		-Wl,--version-script,$(LIB_MAP) $(MB_LDFLAGS) \
 		-o $@ $(LIB_OBJS) $(MB_LDLIBS)
 

@@ -64,7 +64,8 @@ $(BUILD)/tests/sandbox: tests/lib/sandbox.c
 	$(Q)$(CC) $(TEST_CPPFLAGS) $(MB_CFLAGS) $(dep_test) $(MB_LDFLAGS) \
 		-o $@ $<
 
-.PHONY: check check-tests check-clang check-asan check-tsan tsan-tests regtest
+.PHONY: check check-tests check-clang check-asan check-tsan tsan-tests regtest \
+	check-debug
 
 check: check-tests check-clang
 
@@ -81,6 +82,16 @@ ifneq ($(CC),clang)
 			WERROR=$(WERROR) BUILD=$(BUILD)/clang all; \
 	else echo "check-clang: clang not installed, skipped"; fi
 endif
+
+# The checked mode: MEMBARRIER_DEBUG=1 builds a library that aborts on a
+# documented misuse, naming it (services/debug.c); check-debug runs the
+# suite on it.
+ifeq ($(MEMBARRIER_DEBUG),1)
+MB_CPPFLAGS += -DMEMBARRIER_DEBUG
+endif
+check-debug:
+	$(MAKE) --no-print-directory MEMBARRIER_DEBUG=1 BUILD=$(BUILD)/debug \
+		check-tests
 
 check-asan:
 	$(MAKE) --no-print-directory SAN=1 BUILD=$(BUILD)/asan check-tests

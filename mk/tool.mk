@@ -46,8 +46,24 @@ $(BENCH_URCU): $(BUILD)/obj/bench/rcu_liburcu.o $(BUILD)/obj/bench/rcu_run.o
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(MB_LDFLAGS) -o $@ $^ $(URCU_LIBS) $(MB_LDLIBS)
 
+# bench startup: a program that does nothing, and the empty library
+# preloaded into it as the baseline.
+STARTUP_DIR := $(BUILD)/libexec/membarrier
+STARTUP_AUX := $(STARTUP_DIR)/startup-main \
+	$(STARTUP_DIR)/libmembarrier-startup-empty.so
+
+$(STARTUP_DIR)/startup-main: bench/startup/main.c
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+$(STARTUP_DIR)/libmembarrier-startup-empty.so: bench/startup/empty.c
+	@mkdir -p $(@D)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(CFLAGS) -fPIC -shared $(LDFLAGS) -o $@ $<
+
 .PHONY: tool
-tool: $(TOOL) $(BENCH_AUX)
+tool: $(TOOL) $(BENCH_AUX) $(STARTUP_AUX)
 
 # Every benchmark; key=value lines, CSV and SVG plots under $(BUILD)/bench.
 RCU_BENCH_SECONDS ?= 2

@@ -216,9 +216,16 @@ static void measure_costs(struct report *r)
 
 static void conclude(struct report *r)
 {
-	int kq = r->kernel_query;
+	int kq = r->kernel_query, fatal = membarrier_kernel_fatal();
 
-	if (kq < 0 && r->seccomp.mode == 2)
+	if (fatal)
+		advise(r, "a seccomp filter would kill the caller (or raise "
+		       "SIGSYS) for membarrier commands 0x%x, learned in a child "
+		       "process: the library never makes those calls and the "
+		       "emulated backend serves them; to use the kernel's, allow "
+		       "membarrier (syscall %d) in the profile", fatal,
+		       MBI_ARCH_NR_membarrier);
+	else if (kq < 0 && r->seccomp.mode == 2)
 		advise(r, "membarrier is blocked by a seccomp filter (%s): the "
 		       "emulated backend serves the commands; to use the "
 		       "kernel's, allow membarrier (syscall %d) in the profile",

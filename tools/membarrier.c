@@ -23,7 +23,7 @@ static const struct subcommand {
 	  "                [--iterations N] [--scenario A|B]" },
 	{ "bench", tool_bench,
 	  "benchmarks, as key=value lines, ratios in the same run:\n"
-	  "                bench core|backends|services|rcu|concurrent" },
+	  "                bench core|backends|services|rcu|concurrent|startup" },
 	{ "run", tool_run,
 	  "-- CMD [ARGS]: run a program with the library in place of the\n"
 	  "                system call (LD_PRELOAD shim)" },

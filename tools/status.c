@@ -35,6 +35,24 @@ static void print_kernel(void)
 	}
 }
 
+/* Commands the filter would kill for: never made, served by emulation. */
+static void print_fatal(void)
+{
+	int fatal = membarrier_kernel_fatal();
+
+	if (!fatal)
+		return;
+	printf("seccomp kills:  ");
+	if (fatal == (MEMBARRIER_CMD_GET_REGISTRATIONS << 1) - 1)
+		printf("every command, QUERY included");
+	else
+		tool_print_mask(stdout, fatal, " ");
+	printf("\n                (learned in a child process: the kernel "
+	       "would kill the caller\n                or raise SIGSYS; the "
+	       "library never makes these calls and serves\n                "
+	       "them by emulation where it can)\n");
+}
+
 static void print_seccomp(void)
 {
 	struct tool_seccomp sc;
@@ -47,6 +65,7 @@ static void print_seccomp(void)
 	}
 	printf("seccomp:        %s (Seccomp: %d, filters: %d)\n",
 	       sc.mode <= 2 ? modes[sc.mode] : "?", sc.mode, sc.filters);
+	print_fatal();
 }
 
 static void print_commands(void)
@@ -59,9 +78,12 @@ static void print_commands(void)
 	for (int idx = 0; idx < MEMBARRIER_NR_CMDS; idx++) {
 		int cmd = idx ? 1 << (idx - 1) : 0;
 		int in_kernel = kq >= 0 && (cmd == 0 || (kq & cmd));
+		int all = (MEMBARRIER_CMD_GET_REGISTRATIONS << 1) - 1;
+		int fatal = cmd ? membarrier_kernel_fatal() & cmd :
+			    membarrier_kernel_fatal() == all;
 
 		printf("%-38s %5d  %-7s %-9s %s\n", membarrier_cmd_name(cmd), cmd,
-		       in_kernel ? "yes" : "no",
+		       fatal ? "kills" : in_kernel ? "yes" : "no",
 		       membarrier_backend_name(membarrier_backend_of(cmd)),
 		       membarrier_mechanism(cmd));
 	}
@@ -90,7 +112,8 @@ static void print_registrations(void)
 	printf(" (registered at load for the services; not in the above)\n");
 	/* Never issue the raw call where it is blocked: it may raise SIGSYS. */
 	if (!(membarrier_kernel_query() > 0 &&
-	      (membarrier_kernel_query() & MEMBARRIER_CMD_GET_REGISTRATIONS)))
+	      (membarrier_kernel_query() & MEMBARRIER_CMD_GET_REGISTRATIONS)) ||
+	    (membarrier_kernel_fatal() & MEMBARRIER_CMD_GET_REGISTRATIONS))
 		return;
 	raw = mbi_syscall3(MBI_ARCH_NR_membarrier,
 				       MEMBARRIER_CMD_GET_REGISTRATIONS, 0, 0);

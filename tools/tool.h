@@ -3,6 +3,7 @@
 #ifndef MEMBARRIER_TOOL_H
 #define MEMBARRIER_TOOL_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -13,6 +14,9 @@ int tool_bench(int argc, char **argv);
 int tool_run(int argc, char **argv);
 int tool_stat(int argc, char **argv);
 int tool_doctor(int argc, char **argv);
+
+/* The preload shim's path (run.c): 0, or -1 when it is not found. */
+int tool_shim_path(char *buf, size_t size);
 
 /* Monotonic time in nanoseconds. */
 uint64_t tool_now_ns(void);
@@ -41,6 +45,9 @@ const char *tool_opt_value(int argc, char **argv, int *i, const char *name);
  */
 int tool_opt_ulong(int argc, char **argv, int *i, const char *name,
 		   unsigned long *value);
+
+/* The directory of this program's executable (.../bin): 0, or -1. */
+int tool_exe_dir(char *buf, size_t size);
 
 /* Print "membarrier: MESSAGE" to stderr. */
 void tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

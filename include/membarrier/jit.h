@@ -38,7 +38,9 @@ extern "C" {
  * executed from the address exec: the same address, or two views of one
  * memory (a writable and an executable mapping of a memfd, say). Both
  * ranges must be readable. 0, or -errno when no backend serves
- * PRIVATE_EXPEDITED_SYNC_CORE here (EINVAL for len 0 or a NULL range).
+ * PRIVATE_EXPEDITED_SYNC_CORE here (EINVAL for len 0, a NULL range, or
+ * one that wraps around the address space or is not mapped; a library
+ * built with MEMBARRIER_DEBUG aborts on the last two).
  */
 MEMBARRIER_API int mbjit_publish(const void *written, const void *exec,
 				 size_t len);

@@ -230,7 +230,8 @@ MEMBARRIER_API int mbrseq_swap(struct mbrseq_percpu *pc, int cpu);
 /*
  * Sum of the intptr_t at offset off over every CPU's slot of one copy
  * (copy < 0: both). Racy against running sections (each load is
- * single-copy atomic); exact once they stop or after a swap.
+ * single-copy atomic); exact once they stop or after a swap. 0 for an
+ * offset outside the slot (see MBRSEQ_OFFSET_OK).
  */
 MEMBARRIER_API intptr_t mbrseq_percpu_sum(const struct mbrseq_percpu *pc,
 					  int copy, size_t off);
@@ -373,6 +374,17 @@ static inline int mbrseq_cs_pop(struct mbrseq_abi *rs, char *ctl,
 /* The fallback, where rseq is missing (hooks: the mbrseq_fb_* calls). */
 #include <membarrier/rseq_fallback.h>
 
+/*
+ * An offset at which an intptr_t (or a node pointer) lies inside the
+ * slot, aligned: one compare when off is a constant. Otherwise the
+ * operations return mbrseq_bad_offset(off): -EINVAL, or an abort naming
+ * the misuse in a library built with MEMBARRIER_DEBUG.
+ */
+#define MBRSEQ_OFFSET_OK(off) \
+	((off) <= MBRSEQ_SLOT_SIZE - sizeof(intptr_t) && \
+	 (off) % sizeof(intptr_t) == 0)
+MEMBARRIER_API int mbrseq_bad_offset(size_t off);
+
 /* ---- fast paths ---- */
 
 /*
@@ -428,6 +440,8 @@ static inline int mbrseq_cpu(void)
 static inline int mbrseq_percpu_add(struct mbrseq_percpu *pc, size_t off,
 				    intptr_t v)
 {
+	if (membarrier_unlikely(!MBRSEQ_OFFSET_OK(off)))
+		return mbrseq_bad_offset(off);
 	return MBRSEQ_RUN(rs, err, mbrseq_cs_add(rs, pc->ctl, off, v),
 			  mbrseq_fb_add(pc, off, v, err));
 }
@@ -439,6 +453,8 @@ static inline int mbrseq_percpu_add(struct mbrseq_percpu *pc, size_t off,
 static inline int mbrseq_percpu_push(struct mbrseq_percpu *pc, size_t off,
 				     struct mbrseq_node *node)
 {
+	if (membarrier_unlikely(!MBRSEQ_OFFSET_OK(off)))
+		return mbrseq_bad_offset(off);
 	mbrseq_tsan_release(node);
 	return MBRSEQ_RUN(rs, err, mbrseq_cs_push(rs, pc->ctl, off, node),
 			  mbrseq_fb_push(pc, off, node, err));
@@ -452,9 +468,13 @@ static inline int mbrseq_percpu_push(struct mbrseq_percpu *pc, size_t off,
 static inline int mbrseq_percpu_pop(struct mbrseq_percpu *pc, size_t off,
 				    struct mbrseq_node **node)
 {
-	int ret = MBRSEQ_RUN(rs, err, mbrseq_cs_pop(rs, pc->ctl, off, node),
-			     mbrseq_fb_pop(pc, off, node, err));
+	int ret;
 
+	*node = (struct mbrseq_node *)0;
+	if (membarrier_unlikely(!MBRSEQ_OFFSET_OK(off)))
+		return mbrseq_bad_offset(off);
+	ret = MBRSEQ_RUN(rs, err, mbrseq_cs_pop(rs, pc->ctl, off, node),
+			 mbrseq_fb_pop(pc, off, node, err));
 	if (*node)
 		mbrseq_tsan_acquire(*node);
 	return ret;

@@ -114,11 +114,24 @@ enum mbi_mode {
 #define MBI_FAST_KERNEL		0x100u
 #define MBI_FAST_NEED_MASK	0xffu
 
+/*
+ * A command the kernel does not serve is decided with the emulation,
+ * which gathers its facts (CPUs, cpuinfo flags, rseq) only when a call
+ * first needs it: until then its backend[] entry is PENDING. Entries are
+ * stored with release, after the fields they guard (unserved_errno,
+ * query_mask, invalid_errno), and loaded with acquire.
+ */
+#define MBI_BACKEND_PENDING	0xff
+
 struct mbi_config {
 	unsigned short fast[MBI_FAST_SIZE];
 	int initialized;		/* set last, with release */
+	int complete;			/* no entry PENDING; set with release */
 	enum mbi_mode mode;
 	int kernel_query;		/* probe result: mask or -errno */
+	int kernel_fatal;		/* commands a seccomp filter would
+					 * answer by a kill or SIGSYS */
+	int kernel_traps;		/* those of them that raise SIGSYS */
 	int query_mask;			/* what this library's QUERY answers */
 	unsigned char backend[MEMBARRIER_NR_CMDS];
 	int unserved_errno[MEMBARRIER_NR_CMDS];	/* when backend is NONE */
@@ -131,6 +144,9 @@ extern struct mbi_config mbi_config;
 
 void mbi_init_slow(void);
 
+/* Decide the PENDING entries (initializing the emulation), once. */
+const struct mbi_config *mbi_get_full_config(void);
+
 static inline const struct mbi_config *mbi_get_config(void)
 {
 	/* Acquire pairs with the release that publishes the config. */
@@ -138,6 +154,21 @@ static inline const struct mbi_config *mbi_get_config(void)
 						 __ATOMIC_ACQUIRE)))
 		mbi_init_slow();
 	return &mbi_config;
+}
+
+/* The backend of command index idx, deciding it if still PENDING. */
+static inline int mbi_backend_at(int idx)
+{
+	int b;
+
+	mbi_get_config();
+	/* Acquire pairs with the release that stores the entry (select.c). */
+	b = __atomic_load_n(&mbi_config.backend[idx], __ATOMIC_ACQUIRE);
+	if (membarrier_unlikely(b == MBI_BACKEND_PENDING)) {
+		mbi_get_full_config();
+		b = __atomic_load_n(&mbi_config.backend[idx], __ATOMIC_ACQUIRE);
+	}
+	return b;
 }
 
 /* ---- dispatch (dispatch.c) ---- */

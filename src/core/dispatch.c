@@ -49,6 +49,13 @@ static long register_on(int backend, int cmd)
 	return 0;
 }
 
+/* Decided with QUERY's backend (select.c). */
+static int invalid_errno(const struct mbi_config *c)
+{
+	mbi_backend_at(0);
+	return c->invalid_errno;
+}
+
 static long dispatch(int cmd, unsigned int flags, int cpu_id)
 {
 	const struct mbi_config *c = mbi_get_config();
@@ -58,19 +65,19 @@ static long dispatch(int cmd, unsigned int flags, int cpu_id)
 	if (membarrier_unlikely(flags) &&
 	    (cmd != MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ ||
 	     flags != MEMBARRIER_CMD_FLAG_CPU))
-		return -c->invalid_errno;
+		return -invalid_errno(c);
 	if (!(flags & MEMBARRIER_CMD_FLAG_CPU))
 		cpu_id = -1;
 	idx = mbi_cmd_index(cmd);
 	if (membarrier_unlikely(idx < 0))
-		return -c->invalid_errno;
-	backend = c->backend[idx];
+		return -invalid_errno(c);
+	backend = mbi_backend_at(idx);
 	if (membarrier_unlikely(backend == MEMBARRIER_BACKEND_NONE))
 		return -c->unserved_errno[idx];
 
 	switch (cmd) {
 	case MEMBARRIER_CMD_QUERY:
-		return c->query_mask;
+		return mbi_get_full_config()->query_mask;
 	case MEMBARRIER_CMD_GET_REGISTRATIONS:
 		return mbi_registrations_mask(mbi_state_load());
 	case MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED:
@@ -97,7 +104,7 @@ static int probe_backend(int cmd)
 {
 	int idx = mbi_cmd_index(cmd);
 
-	return idx < 0 ? -1 : mbi_get_config()->backend[idx];
+	return idx < 0 ? -1 : mbi_backend_at(idx);
 }
 
 static int __attribute__((noinline)) membarrier_slow(int cmd,
@@ -149,7 +156,7 @@ MEMBARRIER_API int membarrier_backend_of(int cmd)
 		errno = EINVAL;
 		return -1;
 	}
-	return mbi_get_config()->backend[idx];
+	return mbi_backend_at(idx);
 }
 
 MEMBARRIER_API const char *membarrier_mechanism(int cmd)
@@ -158,7 +165,7 @@ MEMBARRIER_API const char *membarrier_mechanism(int cmd)
 
 	if (idx < 0)
 		return NULL;
-	switch (mbi_get_config()->backend[idx]) {
+	switch (mbi_backend_at(idx)) {
 	case MEMBARRIER_BACKEND_KERNEL:
 		return cmd == MEMBARRIER_CMD_GET_REGISTRATIONS ||
 		       cmd == MEMBARRIER_CMD_QUERY ? "library" : "system call";
@@ -179,6 +186,11 @@ MEMBARRIER_API int membarrier_kernel_query(void)
 	return mbi_get_config()->kernel_query;
 }
 
+MEMBARRIER_API int membarrier_kernel_fatal(void)
+{
+	return mbi_get_config()->kernel_fatal;
+}
+
 MEMBARRIER_API int membarrier_library_registrations(void)
 {
 	mbi_get_config();
@@ -189,7 +201,7 @@ MEMBARRIER_API int membarrier_library_registrations(void)
 long mbi_service_register(int register_cmd)
 {
 	const struct mbi_config *c = mbi_get_config();
-	int backend = c->backend[mbi_cmd_index(register_cmd)];
+	int backend = mbi_backend_at(mbi_cmd_index(register_cmd));
 	long ret;
 
 	if (__atomic_load_n(&mbi_service_regs, __ATOMIC_ACQUIRE) & register_cmd)
@@ -206,7 +218,6 @@ long mbi_service_register(int register_cmd)
 /* Each private expedited command is registered by the next bit up. */
 long mbi_service_barrier(int cmd, unsigned int flags, int cpu_id)
 {
-	const struct mbi_config *c = mbi_get_config();
 	long ret = mbi_service_register(cmd << 1);
 	int idx = mbi_cmd_index(cmd);
 
@@ -214,5 +225,5 @@ long mbi_service_barrier(int cmd, unsigned int flags, int cpu_id)
 		return ret;
 	if (idx < 0)
 		return -EINVAL;
-	return mbi_share_barrier(c->backend[idx], cmd, flags, cpu_id);
+	return mbi_share_barrier(mbi_backend_at(idx), cmd, flags, cpu_id);
 }

@@ -1,23 +1,34 @@
 // SPDX-License-Identifier: MIT
 /*
- * Backend selection, once per process, when the library loads.
+ * Backend selection, once per process: the kernel's part when the
+ * library loads, the emulation's part on the first call that needs it.
  *
  * Per command: the kernel where it serves the command, otherwise the
  * emulation (emul.c) where it can, otherwise nothing (the call then fails
  * as the kernel fails). MEMBARRIER_BACKEND=kernel forbids the emulation;
  * MEMBARRIER_BACKEND=emulated uses it for every command it can serve;
- * MEMBARRIER_BACKEND=auto (or unset) is the default.
+ * MEMBARRIER_BACKEND=auto (or unset) is the default. A command that a
+ * seccomp filter would answer by killing or by SIGSYS (kernel.c) is never
+ * made: it counts as one the kernel lacks.
+ *
+ * At load the library makes only the system calls it needs to know the
+ * kernel and to register (below): it reads /proc/self/status, asks QUERY
+ * (in a child first if a filter is in force), and registers. The
+ * emulation is set up on first use (mbi_get_full_config()), so that a
+ * process that never needs it never pays for it: where the kernel lacks
+ * only commands the services do not register (GET_REGISTRATIONS before
+ * Linux 6.3, GLOBAL under nohz_full), nothing of it runs at load.
  *
  * Then, following the advice of the membarrier maintainers (seed 002):
  * the expedited commands the library's services need are registered now,
  * while the process is most likely still single-threaded (the kernel's
  * cheap path), and the result is remembered. These registrations are the
- * library's own: the program's registration record (registration.c) stays empty
- * until the program registers. MEMBARRIER_REGISTER_AT_LOAD=0 turns this
- * off; services then register on first use.
+ * library's own: the program's registration record (registration.c) stays
+ * empty until the program registers. MEMBARRIER_REGISTER_AT_LOAD=0 turns
+ * this off; services then register on first use.
  */
 #include <errno.h>
-#include <pthread.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,55 +55,89 @@ static enum mbi_mode parse_mode(void)
 	return MBI_MODE_AUTO;
 }
 
-static int kernel_serves(int kernel_query, int cmd)
+static int kernel_serves(const struct mbi_config *c, int cmd)
 {
-	if (kernel_query < 0)
+	if (c->kernel_query < 0 || (c->kernel_fatal & cmd))
 		return 0;
-	return cmd == MEMBARRIER_CMD_QUERY || (kernel_query & cmd);
+	return cmd == MEMBARRIER_CMD_QUERY || (c->kernel_query & cmd);
 }
 
-/* The emulation is set up only where some command needs it. */
-static int emulation_mask(const struct mbi_config *c)
+/* Does some command need the emulation (or, mode emulated, all)? */
+static int wants_emulation(const struct mbi_config *c)
 {
-	int all = MBI_ALL_CMDS_MASK & ~MEMBARRIER_CMD_QUERY;
-
 	if (c->mode == MBI_MODE_KERNEL)
 		return 0;
-	if (c->mode == MBI_MODE_AUTO && c->kernel_query >= 0 &&
-	    (c->kernel_query & all) == all)
-		return 0;
-	mbi_emul_init();
-	return mbi_emul_supported();
+	if (c->mode == MBI_MODE_EMULATED)
+		return 1;
+	for (int idx = 1; idx < MEMBARRIER_NR_CMDS; idx++)
+		if (!kernel_serves(c, mbi_cmd_of_index(idx)))
+			return 1;
+	return 0;
 }
 
+/* emulated: the emulation's mask, or -1 while it is not set up. */
 static int pick(const struct mbi_config *c, int emulated, int cmd)
 {
 	int emul_ok = cmd == MEMBARRIER_CMD_QUERY ? emulated != 0 :
 		      (emulated & cmd) != 0;
 
-	if (c->mode != MBI_MODE_EMULATED && kernel_serves(c->kernel_query, cmd))
+	if (c->mode != MBI_MODE_EMULATED && kernel_serves(c, cmd))
 		return MEMBARRIER_BACKEND_KERNEL;
+	if (emulated < 0 && c->mode != MBI_MODE_KERNEL)
+		return MBI_BACKEND_PENDING;
 	if (emul_ok)
 		return MEMBARRIER_BACKEND_EMULATED;
 	return MEMBARRIER_BACKEND_NONE;
 }
 
-static void select_backends(struct mbi_config *c)
+/* A blocked call fails whole; a missing command: EINVAL. */
+static int unserved_errno(const struct mbi_config *c, int cmd)
 {
 	int blocked = c->kernel_query < 0 ? -c->kernel_query : 0;
-	int emulated = emulation_mask(c);
 
-	c->query_mask = 0;
+	if (c->mode == MBI_MODE_EMULATED)
+		return EINVAL;
+	if (blocked)
+		return blocked;
+	return c->kernel_fatal & cmd ? ENOSYS : EINVAL;
+}
+
+/*
+ * Fill the entries that are still PENDING (all, the first time), with
+ * emulated the emulation's mask or -1 before it is set up. Each entry is
+ * stored last, with release: it pairs with the acquire of mbi_backend_at().
+ */
+static void select_backends(struct mbi_config *c, int emulated)
+{
+	int query = 0, pending = 0;
+
 	for (int idx = 0; idx < MEMBARRIER_NR_CMDS; idx++) {
-		int cmd = mbi_cmd_of_index(idx);
+		int cmd = mbi_cmd_of_index(idx), b = c->backend[idx];
 
-		c->backend[idx] = (unsigned char)pick(c, emulated, cmd);
-		if (c->backend[idx] != MEMBARRIER_BACKEND_NONE)
-			c->query_mask |= cmd;
-		else	/* A blocked call fails whole; a missing command: EINVAL. */
-			c->unserved_errno[idx] = blocked && c->mode !=
-						 MBI_MODE_EMULATED ? blocked : EINVAL;
+		if (c->initialized && b != MBI_BACKEND_PENDING) {
+			query |= b != MEMBARRIER_BACKEND_NONE ? cmd : 0;
+			continue;
+		}
+		b = pick(c, emulated, cmd);
+		pending |= b == MBI_BACKEND_PENDING;
+		query |= b != MEMBARRIER_BACKEND_NONE ? cmd : 0;
+		c->unserved_errno[idx] = unserved_errno(c, cmd);
+		if (idx == 0)	/* Nothing serves QUERY: bad arguments fail
+				 * as the call does. */
+			c->invalid_errno = b == MEMBARRIER_BACKEND_NONE &&
+					   c->kernel_query < 0 ?
+					   unserved_errno(c, cmd) : EINVAL;
+		__atomic_store_n(&c->backend[idx], (unsigned char)b,
+				 __ATOMIC_RELEASE);
 	}
+	c->query_mask = query;
+	if (!pending)	/* Release pairs with the acquire in the readers. */
+		__atomic_store_n(&c->complete, 1, __ATOMIC_RELEASE);
+}
+
+/* The fast path: barriers the kernel serves without flags. */
+static void fill_fast(struct mbi_config *c)
+{
 	for (int cmd = 1; cmd < MBI_FAST_SIZE; cmd <<= 1) {
 		int barrier = !mbi_registration_of(cmd);
 
@@ -100,9 +145,30 @@ static void select_backends(struct mbi_config *c)
 			       MEMBARRIER_BACKEND_KERNEL)
 			c->fast[cmd] = MBI_FAST_KERNEL | mbi_ready_bit_for(cmd);
 	}
-	/* Where nothing serves even QUERY, bad arguments fail as the call does. */
-	c->invalid_errno = c->backend[0] == MEMBARRIER_BACKEND_NONE && blocked ?
-			   blocked : EINVAL;
+}
+
+/*
+ * A registration and its barrier on one backend: where the kernel would
+ * kill either, it serves neither (the emulated barrier needs the
+ * emulated registration, and the other way round).
+ */
+static int fatal_pairs(int fatal)
+{
+	static const int pairs[][2] = {
+		{ MEMBARRIER_CMD_GLOBAL_EXPEDITED,
+		  MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED },
+		{ MEMBARRIER_CMD_PRIVATE_EXPEDITED,
+		  MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED },
+		{ MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE,
+		  MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE },
+		{ MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ,
+		  MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ },
+	};
+
+	for (unsigned int i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+		if (fatal & (pairs[i][0] | pairs[i][1]))
+			fatal |= pairs[i][0] | pairs[i][1];
+	return fatal;
 }
 
 /*
@@ -135,6 +201,13 @@ static int register_at_load_enabled(void)
 	return !s || strcmp(s, "0") != 0;
 }
 
+/*
+ * Every service registration, the emulation's too: its handshake handler
+ * must be in place before the program may take the signal over (the
+ * emulation then orders the threads by its fallback). Only a registration
+ * that the emulation serves sets the emulation up at load; where the
+ * kernel serves all three, the emulation waits for first use.
+ */
 static void register_services(void)
 {
 	static const int cmds[] = {
@@ -150,21 +223,68 @@ static void register_services(void)
 static void init_once(void)
 {
 	struct mbi_config *c = &mbi_config;
+	struct mbi_kernel_facts k;
 
 	c->mode = parse_mode();
-	c->kernel_query = limit_kernel(mbi_kernel_probe());
-	select_backends(c);
+	mbi_kernel_probe(&k);
+	c->kernel_query = limit_kernel(k.query);
+	c->kernel_fatal = fatal_pairs(k.fatal);
+	c->kernel_traps = k.traps;
+	select_backends(c, wants_emulation(c) ? -1 : 0);
+	fill_fast(c);
 	/* Release pairs with the acquire in mbi_get_config(). */
 	__atomic_store_n(&c->initialized, 1, __ATOMIC_RELEASE);
 	if (register_at_load_enabled())
 		register_services();
 }
 
+/*
+ * pthread_once() without its futex wake when nobody waits (a system call
+ * at every load): 0 not run, 1 running, 2 running with waiters, 3 done.
+ * The release of the final exchange pairs with the acquires of waiters.
+ */
+static void run_once(uint32_t *state, void (*fn)(void))
+{
+	uint32_t s = 0;
+
+	if (__atomic_compare_exchange_n(state, &s, 1, 0, __ATOMIC_ACQUIRE,
+					__ATOMIC_ACQUIRE)) {
+		fn();
+		if (__atomic_exchange_n(state, 3, __ATOMIC_RELEASE) == 2)
+			mbi_futex_wake(state, INT_MAX);
+		return;
+	}
+	while (s != 3) {
+		if (s == 1 && !__atomic_compare_exchange_n(state, &s, 2, 0,
+				__ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
+			continue;
+		mbi_futex_wait(state, 2, 0);
+		s = __atomic_load_n(state, __ATOMIC_ACQUIRE);
+	}
+}
+
 void mbi_init_slow(void)
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	static uint32_t once;
 
-	pthread_once(&once, init_once);
+	run_once(&once, init_once);
+}
+
+static void complete_once(void)
+{
+	mbi_emul_init();
+	select_backends(&mbi_config, mbi_emul_supported());
+}
+
+const struct mbi_config *mbi_get_full_config(void)
+{
+	static uint32_t once;
+	const struct mbi_config *c = mbi_get_config();
+
+	/* Acquire pairs with the release in select_backends(). */
+	if (!__atomic_load_n(&c->complete, __ATOMIC_ACQUIRE))
+		run_once(&once, complete_once);
+	return c;
 }
 
 /* Runs at load (dlopen or program start), before main() in the latter. */

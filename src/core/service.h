@@ -22,4 +22,11 @@ long mbi_service_register(int register_cmd);
  */
 long mbi_service_barrier(int cmd, unsigned int flags, int cpu_id);
 
+/*
+ * A misuse the documentation forbids (services/debug.c): with
+ * MEMBARRIER_DEBUG, abort with the message; otherwise -err.
+ */
+int mbi_misuse(int err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
 #endif /* MBI_CORE_SERVICE_H */

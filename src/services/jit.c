@@ -5,8 +5,12 @@
  * (made at load, see select.c), on whichever backend serves it.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <membarrier/jit.h>
 
@@ -54,6 +58,34 @@ static long icache_maintenance(const void *written, const void *exec,
 }
 #endif
 
+/* Is [p, p + len) mapped? mincore(2) answers ENOMEM for a hole. */
+static int mapped(const void *p, size_t len)
+{
+	unsigned char vec[1];
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t start = (uintptr_t)p & ~(page - 1), end = (uintptr_t)p + len;
+
+	/* One page of each end suffices to catch a range past a mapping's
+	 * end or before its start; a hole inside is the caller's own map. */
+	return mbi_syscall3(SYS_mincore, (long)start, 1, (long)vec) == 0 &&
+	       mbi_syscall3(SYS_mincore, (long)((end - 1) & ~(page - 1)), 1,
+			    (long)vec) == 0;
+}
+
+/* A range that wraps, or is not mapped: EINVAL (aborts when checked). */
+static int bad_range(const void *written, const void *exec, size_t len)
+{
+	if ((uintptr_t)written + len < (uintptr_t)written ||
+	    (uintptr_t)exec + len < (uintptr_t)exec)
+		return mbi_misuse(EINVAL, "mbjit_publish(%p, %p, %zu): the range "
+				  "wraps around the address space", written,
+				  exec, len);
+	if (!mapped(written, len) || !mapped(exec, len))
+		return mbi_misuse(EINVAL, "mbjit_publish(%p, %p, %zu): the range "
+				  "is not mapped", written, exec, len);
+	return 0;
+}
+
 MEMBARRIER_API int mbjit_publish(const void *written, const void *exec,
 				 size_t len)
 {
@@ -61,6 +93,9 @@ MEMBARRIER_API int mbjit_publish(const void *written, const void *exec,
 
 	if (!written || !exec || !len)
 		return -EINVAL;
+	ret = bad_range(written, exec, len);
+	if (ret)
+		return (int)ret;
 	ret = icache_maintenance(written, exec, len);
 	if (ret)
 		return report(ret, "riscv_flush_icache");

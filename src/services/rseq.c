@@ -354,9 +354,20 @@ static intptr_t sum_copy(const struct mbrseq_percpu *pc, int copy, size_t off)
 	return sum;
 }
 
+MEMBARRIER_API int mbrseq_bad_offset(size_t off)
+{
+	return mbi_misuse(EINVAL, "mbrseq offset %zu: an intptr_t there is not "
+			  "inside the %u-byte slot, aligned", off,
+			  (unsigned int)MBRSEQ_SLOT_SIZE);
+}
+
 MEMBARRIER_API intptr_t mbrseq_percpu_sum(const struct mbrseq_percpu *pc,
 					  int copy, size_t off)
 {
+	if (!MBRSEQ_OFFSET_OK(off)) {	/* 0: nothing of the slot is there */
+		mbrseq_bad_offset(off);
+		return 0;
+	}
 	if (copy >= 0)
 		return sum_copy(pc, copy, off);
 	return sum_copy(pc, 0, off) + sum_copy(pc, 1, off);

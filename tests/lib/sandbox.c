@@ -12,6 +12,16 @@
  *                                  command, every call returns 0 and
  *                                  orders nothing (a supervisor answers
  *                                  through SECCOMP_RET_USER_NOTIF)
+ *   sandbox --kill-process -- ...  membarrier kills the process
+ *                                  (SECCOMP_RET_KILL_PROCESS; hand-written
+ *                                  and systemd filters)
+ *   sandbox --kill-thread  -- ...  membarrier kills the calling thread
+ *                                  (SECCOMP_RET_KILL_THREAD)
+ *   sandbox --trace  -- CMD ARGS   SECCOMP_RET_TRACE with no tracer: the
+ *                                  call fails with ENOSYS
+ *   sandbox --kill-register -- ... QUERY and the barriers pass, the
+ *                                  REGISTER_* commands kill the process
+ *                                  (a filter on the first argument)
  *
  * The filter is inherited by every child and survives execve(), so a whole
  * test suite runs inside it. No libseccomp: the BPF program is four
@@ -42,6 +52,16 @@
 #error "sandbox: unsupported architecture"
 #endif
 
+/* Install a filter of n instructions, for this process and its children. */
+static int load(struct sock_filter *code, size_t n, unsigned int flags)
+{
+	struct sock_fprog prog = { .len = (unsigned short)n, .filter = code };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -1;
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+}
+
 static int install(unsigned int action, unsigned int flags)
 {
 	struct sock_filter code[] = {
@@ -55,14 +75,47 @@ static int install(unsigned int action, unsigned int flags)
 		BPF_STMT(BPF_RET | BPF_K, action),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
-	struct sock_fprog prog = {
-		.len = sizeof(code) / sizeof(code[0]),
-		.filter = code,
+
+	return load(code, sizeof(code) / sizeof(code[0]), flags);
+}
+
+/* membarrier's REGISTER_* commands kill the process; all else passes. */
+static int install_kill_register(void)
+{
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SANDBOX_AUDIT_ARCH, 0, 9),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_membarrier, 0, 7),
+		/* The low word of the command (little-endian ABIs). */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			 offsetof(struct seccomp_data, args[0])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 4, 4, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 16, 3, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 64, 2, 0),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 256, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
 	};
 
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+	return load(code, sizeof(code) / sizeof(code[0]), 0);
+}
+
+/* The killing actions: 0 and the action, or -1 for another option. */
+static int kill_action(const char *opt, unsigned int *action)
+{
+	if (!strcmp(opt, "--kill-process"))
+		*action = SECCOMP_RET_KILL_PROCESS;
+	else if (!strcmp(opt, "--kill-thread"))
+		*action = SECCOMP_RET_KILL_THREAD;
+	else if (!strcmp(opt, "--trace"))
+		*action = SECCOMP_RET_TRACE;
+	else
 		return -1;
-	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
+	return 0;
 }
 
 /* The fake membarrier's answer: every command claimed, nothing done. */
@@ -120,7 +173,8 @@ static int run_fake(char **argv)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: sandbox --enosys|--eperm|--trap|--fake -- CMD [ARGS]\n");
+	fprintf(stderr, "usage: sandbox --enosys|--eperm|--trap|--fake|"
+		"--kill-process|--kill-thread|--trace|--kill-register -- CMD [ARGS]\n");
 	return 2;
 }
 
@@ -138,7 +192,15 @@ int main(int argc, char **argv)
 		action = SECCOMP_RET_TRAP;
 	else if (!strcmp(argv[1], "--fake"))
 		return run_fake(argv + 3);
-	else
+	else if (!strcmp(argv[1], "--kill-register")) {
+		if (install_kill_register()) {
+			perror("sandbox: seccomp");
+			return 2;
+		}
+		execvp(argv[3], argv + 3);
+		perror("sandbox: exec");
+		return 127;
+	} else if (kill_action(argv[1], &action))
 		return usage();
 	if (install(action, 0)) {
 		perror("sandbox: seccomp");

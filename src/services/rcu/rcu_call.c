@@ -136,6 +136,12 @@ void mbi_rcu_call(struct mbi_rcu_flavor *f, struct mbrcu_head *head,
 {
 	struct mbi_rcu_worker *w = &f->worker;
 
+	/* A NULL callback would crash later, in the worker: never queued. */
+	if (membarrier_unlikely(!head || !func)) {
+		mbi_misuse(EINVAL, "%s_call(%p, NULL callback)", f->name,
+			   (void *)head);
+		return;
+	}
 	mbi_rcu_flavor_init(f);	/* the fork handlers, before the worker */
 	head->func = func;
 	pthread_mutex_lock(&w->lock);
