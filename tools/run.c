@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * membarrier run -- CMD ARGS: run an unmodified program with the library
- * in place of the membarrier system call (LD_PRELOAD of the shim that
- * sits next to the library, ../lib/libmembarrier-preload.so from here).
+ * in place of the membarrier system call (LD_PRELOAD of the preload shim:
+ * ../lib/libmembarrier/preload.so from this tool in the build tree, else
+ * where make install put it, MEMBARRIER_PRELOAD).
  *
  * It refuses, with a message and exit status 126, what the shim cannot
  * reach, rather than run the program silently without it (ld.so(8)):
@@ -30,7 +31,7 @@
 
 #include "tool.h"
 
-#define SHIM "libmembarrier-preload.so"
+#define SHIM "the preload shim (" MEMBARRIER_PRELOAD ")"
 
 /*
  * The shim: beside this program as in the build tree (../lib/
@@ -218,7 +219,7 @@ int tool_run(int argc, char **argv)
 	if (first >= argc)
 		return usage(stderr, 2);
 	if (shim_path(path, sizeof(path))) {
-		tool_error("cannot find %s next to this tool", SHIM);
+		tool_error("cannot find %s", SHIM);
 		return 2;
 	}
 	if (strpbrk(path, " :")) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * libmembarrier-preload.so: gives unmodified programs the library.
+ * The preload shim, $(LIBDIR)/libmembarrier/preload.so: gives unmodified
+ * programs the library.
  *
  * Programs reach membarrier(2) through libc's syscall(SYS_membarrier, ...)
  * (glibc has no wrapper). This shim interposes syscall(): membarrier goes
@@ -14,7 +15,7 @@
  * own, typically a wrapper around syscall(SYS_membarrier, ...), would
  * otherwise be called here instead and recurse until its stack ends.
  *
- *   LD_PRELOAD=.../libmembarrier-preload.so program    or
+ *   LD_PRELOAD=.../libmembarrier/preload.so program    or
  *   membarrier run -- program args...
  */
 #include <dlfcn.h>

@@ -15,7 +15,7 @@
 . "$(dirname "$0")/../lib/lib.sh"
 CC=${CC:-cc}
 LIB=$(cd "$BUILD/lib" && pwd)/libmembarrier.so
-SHIM=$(cd "$BUILD/lib" && pwd)/libmembarrier-preload.so
+SHIM=$(cd "$BUILD/lib" && pwd)/libmembarrier/preload.so
 src=$(dirname "$0")
 
 if [ "${SAN:-}" = 1 ] || [ "${TSAN:-}" = 1 ]; then

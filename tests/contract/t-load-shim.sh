@@ -9,7 +9,7 @@
 # program without the shim, whose calls fail as the filter says.
 . "$(dirname "$0")/../lib/lib.sh"
 CC=${CC:-cc}
-SHIM=$(cd "$BUILD/lib" && pwd)/libmembarrier-preload.so
+SHIM=$(cd "$BUILD/lib" && pwd)/libmembarrier/preload.so
 
 if [ "${SAN:-}" = 1 ] || [ "${TSAN:-}" = 1 ]; then
 	echo "1..0 # SKIP the program is built without the sanitizer's runtime"

@@ -28,7 +28,7 @@ ok $? "run --bogus: usage error, exit 2"
 out=$("$TOOL" run -- sh -c 'echo "$LD_PRELOAD"; exit 7')
 [ $? = 7 ]
 ok $? "control: a program's exit status is its own"
-case $out in */libmembarrier-preload.so*) r=0 ;; *) r=1 ;; esac
+case $out in */libmembarrier/preload.so*) r=0 ;; *) r=1 ;; esac
 ok $r "control: a dynamic program gets the shim in LD_PRELOAD"
 
 if printf 'int main(void) { return 0; }\n' > "$tmp/s.c" &&
@@ -69,10 +69,10 @@ else
 fi
 
 # A copy of the tree under a path with a space: refused, not split.
-mkdir -p "$tmp/with space/bin" "$tmp/with space/lib"
+mkdir -p "$tmp/with space/bin" "$tmp/with space/lib/libmembarrier"
 cp "$TOOL" "$tmp/with space/bin/"
-cp -P "$BUILD"/lib/libmembarrier.so* "$BUILD/lib/libmembarrier-preload.so" \
-	"$tmp/with space/lib/"
+cp -P "$BUILD"/lib/libmembarrier.so* "$tmp/with space/lib/"
+cp "$BUILD/lib/libmembarrier/preload.so" "$tmp/with space/lib/libmembarrier/"
 out=$("$tmp/with space/bin/membarrier" run true 2>&1)
 [ $? = 2 ]
 ok $? "a shim path with a space is refused, exit 2"
