@@ -70,6 +70,7 @@ RPATH_BUILD := -Wl,-rpath,'$$ORIGIN/../lib'
 all: lib tool tests
 
 include mk/lib.mk mk/tool.mk mk/tests.mk mk/cross.mk mk/install.mk
+include mk/mutants.mk
 
 run: all
 	$(TOOL) doctor
