@@ -16,7 +16,14 @@ TEST_CPPFLAGS = $(MB_CPPFLAGS) -Itests -Itools
 dep_test = -MF $(BUILD)/obj/$(@:$(BUILD)/%=%).d
 link_test = mkdir -p $(BUILD)/obj/$(dir $(@:$(BUILD)/%=%)) && \
 	$(CC) $(TEST_CPPFLAGS) $(MB_CFLAGS) $(dep_test) $(MB_LDFLAGS) \
-	$(RPATH_BUILD) -o $@ $< -L$(BUILD)/lib -lmembarrier $(MB_LDLIBS)
+	$(RPATH_BUILD) -o $@ $< $(filter %.o,$^) -L$(BUILD)/lib -lmembarrier \
+	$(MB_LDLIBS)
+
+# Tests that use the tool's verifications (tools/verify.c: interruption
+# and rseq-abort checks) link its objects.
+TEST_VERIFY := t-rseq-abort t-interrupts t-rcu-order t-jit t-sync-core
+$(foreach t,$(TEST_VERIFY),$(BUILD)/tests/$(t)): \
+	$(BUILD)/obj/tools/verify.o $(BUILD)/obj/tools/util.o
 
 .PHONY: tests
 tests: $(TEST_BINS) $(TEST_AUX) $(EXAMPLES)

@@ -172,7 +172,7 @@ static int measure(struct gaps *g, const struct verify_call *c,
 	return 0;
 }
 
-static struct gaps *gaps_new(double cyc_per_us)
+static struct gaps *gaps_new(double cyc_per_us, double threshold_us)
 {
 	struct gaps *g = mmap(NULL, sizeof(*g), PROT_READ | PROT_WRITE,
 			      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -180,7 +180,7 @@ static struct gaps *gaps_new(double cyc_per_us)
 	if (g == MAP_FAILED)
 		return NULL;
 	memset(g, 0, sizeof(*g));
-	g->threshold = (unsigned long long)(cyc_per_us * 0.5);
+	g->threshold = (unsigned long long)(cyc_per_us * threshold_us);
 	return g;
 }
 
@@ -217,7 +217,7 @@ int verify_interrupts_call(struct verify_call *c, struct verify_result *r)
 	memset(r, 0, sizeof(*r));
 	if (other_cpu[1] < 0)
 		return -ENODEV;
-	c->gaps = gaps_new(cyc_per_us);
+	c->gaps = gaps_new(cyc_per_us, c->gap_us > 0 ? c->gap_us : 0.5);
 	if (!c->gaps)
 		return -ENOMEM;
 	if (c->other_process) {

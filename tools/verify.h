@@ -19,6 +19,7 @@ struct verify_call {
 	void *arg;
 	void (*spinner_setup)(void);	/* run by the observed thread first */
 	int other_process;		/* observe a child process instead */
+	double gap_us;			/* shortest gap that counts; 0: 0.5 us */
 	struct gaps *gaps;		/* private */
 };
 
