@@ -118,3 +118,7 @@ PERF_FACTOR ?= 2
 check-perf: all
 	BUILD=$(BUILD) SAN=$(SAN) PERF_FACTOR=$(PERF_FACTOR) prove --exec sh $(PERF_SH)
 bench: check-perf
+
+# The parsers' unit tests (tests/sys/) link the system helpers' objects.
+TEST_SYS_OBJS := $(filter $(BUILD)/obj/src/sys/%,$(LIB_OBJS))
+$(filter $(BUILD)/tests/t-parsers,$(TEST_BINS)): $(TEST_SYS_OBJS)

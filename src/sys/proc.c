@@ -121,10 +121,13 @@ void mbi_parse_stat(const char *buf, struct mbi_task_info *info)
 	info->state = *p;
 	for (; *p && field < 39; p++)
 		field += *p == ' ';
-	if (field != 39)
+	if (field != 39 || *p < '0' || *p > '9')
 		return;
-	for (; *p >= '0' && *p <= '9'; p++)
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (cpu > 1000000)	/* no such CPU: unknown */
+			return;
 		cpu = cpu * 10 + (*p - '0');
+	}
 	info->cpu = cpu;
 }
 
@@ -133,8 +136,12 @@ void mbi_parse_status(const char *buf, struct mbi_task_info *info)
 	const char *p;
 
 	p = strstr(buf, "\nSigBlk:");
-	if (p)
-		info->sigblk = parse_hex(p + 9);
+	if (!p)
+		return;
+	/* The tab after the key, unless the buffer ends there. */
+	p += 8;
+	if (*p == '\t')
+		info->sigblk = parse_hex(p + 1);
 }
 
 int mbi_task_info(int tid, struct mbi_task_info *info, int want_signals)
