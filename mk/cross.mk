@@ -15,7 +15,6 @@ AARCH64_SH = tests/tool/t-examples.sh tests/tool/t-status.sh \
 check-aarch64:
 	$(MAKE) --no-print-directory CC=$(AARCH64_CC) CXX=$(AARCH64_CXX) \
 		BUILD=$(BUILD)/aarch64 all
-	tests/lib/qemu-binfmt.sh
-	BUILD=$(BUILD)/aarch64 QEMU_LD_PREFIX=$(AARCH64_SYSROOT) \
+	sh tests/lib/qemu-binfmt.sh env BUILD=$(BUILD)/aarch64 QEMU_LD_PREFIX=$(AARCH64_SYSROOT) \
 		MEMBARRIER_TEST_QEMU=1 LITMUS_ITERATIONS=20000 prove --exec '' \
 		$(addprefix $(BUILD)/aarch64/tests/,$(AARCH64_TESTS)) $(AARCH64_SH)

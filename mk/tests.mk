@@ -75,10 +75,12 @@ $(BUILD)/tests/sandbox: tests/lib/sandbox.c
 
 check: check-tests check-clang
 
-# Tests of the current BUILD, without the clang pass.
+# Tests of the current BUILD, without the clang pass; with a private
+# /dev/shm (tests/lib/private-shm.sh), so that no test touches the
+# machine's per-user GLOBAL_EXPEDITED registry or leaves anything there.
 check-tests: all
-	BUILD=$(BUILD) SAN=$(SAN) CC=$(CC) prove --exec '' $(TEST_BINS) $(TEST_CXX) \
-		$(TEST_SH)
+	sh tests/lib/private-shm.sh env BUILD=$(BUILD) SAN=$(SAN) CC=$(CC) \
+		prove --exec '' $(TEST_BINS) $(TEST_CXX) $(TEST_SH)
 
 # Warning-free under clang too: build everything, run nothing.
 check-clang:
@@ -100,13 +102,14 @@ TSAN_TESTS = $(filter $(BUILD)/tests/t-rcu% $(BUILD)/tests/t-jit \
 	$(BUILD)/tests/t-biased-lock $(BUILD)/tests/t-rseq-%,$(TEST_BINS))
 
 tsan-tests: all
-	BUILD=$(BUILD) TSAN=1 prove --exec '' $(TSAN_TESTS)
+	sh tests/lib/private-shm.sh env BUILD=$(BUILD) TSAN=1 prove --exec '' \
+		$(TSAN_TESTS)
 
 # Long tests: the RCU torture tests for minutes instead of seconds
 # (RCU_TORTURE_SECONDS per configuration).
 RCU_TORTURE_SECONDS ?= 20
 regtest: all
-	BUILD=$(BUILD) SAN=$(SAN) RCU_TORTURE_SECONDS=$(RCU_TORTURE_SECONDS) \
+	sh tests/lib/private-shm.sh env BUILD=$(BUILD) SAN=$(SAN) RCU_TORTURE_SECONDS=$(RCU_TORTURE_SECONDS) \
 		prove --exec '' $(BUILD)/tests/t-rcu-torture $(BUILD)/tests/t-rcu-list
 
 # Performance assertions, out of make check (timings are noise on a loaded
