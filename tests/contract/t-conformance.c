@@ -35,6 +35,7 @@
 
 #include <membarrier.h>
 
+#include "lib/child.h"
 #include "lib/tap.h"
 
 #define MAX_STEPS	128
@@ -127,40 +128,6 @@ static int split(char *s, char **out, int max)
 	return n;
 }
 
-/* Read the child's output until EOF or the deadline; -1 on timeout. */
-static int read_all(int fd, char *buf, size_t size, pid_t pid)
-{
-	size_t len = 0;
-	struct timespec t0;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		struct timespec t;
-		long elapsed;
-		ssize_t r;
-
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		elapsed = (t.tv_sec - t0.tv_sec) * 1000 +
-			  (t.tv_nsec - t0.tv_nsec) / 1000000;
-		if (elapsed > RUNNER_TIMEOUT_MS ||
-		    poll(&p, 1, (int)(RUNNER_TIMEOUT_MS - elapsed)) == 0) {
-			kill(pid, SIGKILL);
-			return -1;
-		}
-		r = read(fd, buf + len, size - 1 - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-		if (len == size - 1)
-			break;
-	}
-	buf[len] = '\0';
-	return (int)len;
-}
-
 /*
  * Run seqrun-WHICH with the steps; fill out[] with one token per call.
  * Returns the number of tokens, or -1 (diagnostic printed).
@@ -170,8 +137,7 @@ static int run_seq(const char *which, char **steps, int nsteps,
 {
 	char path[PATH_MAX + 32], tool[PATH_MAX + 32], buf[8192];
 	char *lines[MAX_STEPS], *argv[MAX_STEPS + 5];
-	int fds[2], status, n, len;
-	pid_t pid;
+	int status, n;
 
 	int a = 0;
 
@@ -192,23 +158,8 @@ static int run_seq(const char *which, char **steps, int nsteps,
 	for (int i = 0; i < nsteps; i++)
 		argv[a++] = steps[i];
 	argv[a] = NULL;
-	if (pipe(fds))
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	len = read_all(fds[0], buf, sizeof(buf), pid);
-	close(fds[0]);
-	waitpid(pid, &status, 0);
-	if (len < 0) {
+	status = child_capture(argv, buf, sizeof(buf), RUNNER_TIMEOUT_MS);
+	if (status < 0) {
 		tap_diag("seqrun-%s: timed out after %d ms", which,
 			 RUNNER_TIMEOUT_MS);
 		return -1;

@@ -28,6 +28,7 @@
 
 #include <membarrier.h>
 
+#include "lib/child.h"
 #include "lib/tap.h"
 
 #define MAX_OUT (1 << 20)
@@ -42,37 +43,17 @@ static int run(const char *which, char **steps, int n, char *out)
 {
 	char path[PATH_MAX + 32];
 	char **argv = calloc((size_t)n + 2, sizeof(*argv));
-	int fds[2], status;
-	size_t len = 0;
-	ssize_t r;
-	pid_t pid;
+	int status;
 
 	snprintf(path, sizeof(path), "%s/seqrun-%s", runner_dir, which);
 	argv[0] = path;
 	memcpy(argv + 1, steps, (size_t)n * sizeof(*argv));
-	if (pipe(fds))
-		return -1;
-	pid = fork();
-	if (pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		alarm(120);	/* never hang the suite */
-		execv(path, argv);
-		_exit(127);
-	}
+	status = child_capture(argv, out, MAX_OUT, 120000);	/* never hang */
 	free(argv);
-	close(fds[1]);
-	while (len < MAX_OUT - 1 && (r = read(fds[0], out + len, MAX_OUT - 1 - len)) > 0)
-		len += (size_t)r;
-	out[len] = '\0';
-	close(fds[0]);
-	waitpid(pid, &status, 0);
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+	return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ?
+	       0 : -1;
 }
 
-/* Compare outputs line by line (one per call step; every step is a call
- * but the leading threads:N); report the first difference. */
 /* A command the kernel lacks: a valid single bit missing from its QUERY. */
 static int kernel_lacks(int cmd)
 {
