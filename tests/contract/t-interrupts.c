@@ -189,7 +189,7 @@ int main(void)
 
 	if (verify_pick_cpus())
 		tap_skip_all("one CPU: no thread runs elsewhere during a call");
-	alarm(120);
+	alarm(300);
 	if (wanted("private"))
 		check_cmd(MEMBARRIER_CMD_PRIVATE_EXPEDITED,
 			  MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0);
