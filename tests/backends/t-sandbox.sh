@@ -36,9 +36,9 @@ for mode in enosys eperm trap; do
 
 	# The whole C suite inside the filter (under SIGSYS, those that also
 	# issue the raw system call themselves would be killed by design).
-	# Not the verifications that only measure a backend (interruptions,
-	# the handshake's instruction counts: t-emulated.sh and make
-	# check-mutants run them on the emulation) nor the parsers' unit tests.
+	# Not the verifications that measure a backend (interruptions, the
+	# handshake's instruction counts: t-verify-emulated.sh runs them on
+	# the emulation) nor the parsers' unit tests.
 	for t in "$TESTS"/t-*; do
 		name=$(basename "$t")
 		case $mode:$name in
