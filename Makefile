@@ -91,6 +91,7 @@ all: lib tool tests
 
 include mk/lib.mk mk/tool.mk mk/tests.mk mk/cross.mk mk/install.mk \
 	mk/abi.mk mk/deb.mk mk/figures.mk
+include mk/mutants.mk
 
 run: all
 	$(TOOL) doctor

@@ -15,8 +15,8 @@ AARCH64_SH = tests/tool/t-examples.sh tests/tool/t-status.sh \
 check-aarch64:
 	$(MAKE) --no-print-directory CC=$(AARCH64_CC) CXX=$(AARCH64_CXX) \
 		BUILD=$(BUILD)/aarch64 all
-	tests/lib/qemu-binfmt.sh
-	BUILD=$(BUILD)/aarch64 QEMU_LD_PREFIX=$(AARCH64_SYSROOT) \
+	sh tests/lib/qemu-binfmt.sh aarch64 env BUILD=$(BUILD)/aarch64 \
+		QEMU_LD_PREFIX=$(AARCH64_SYSROOT) \
 		MEMBARRIER_TEST_QEMU=1 LITMUS_ITERATIONS=20000 prove --exec '' \
 		$(addprefix $(BUILD)/aarch64/tests/,$(AARCH64_TESTS)) $(AARCH64_SH)
 
@@ -35,7 +35,7 @@ RISCV64_SH = $(AARCH64_SH)
 check-riscv64:
 	$(MAKE) --no-print-directory CC=$(RISCV64_CC) CXX=$(RISCV64_CXX) \
 		BUILD=$(BUILD)/riscv64 all
-	tests/lib/qemu-binfmt.sh riscv64
-	BUILD=$(BUILD)/riscv64 QEMU_LD_PREFIX=$(RISCV64_SYSROOT) \
+	sh tests/lib/qemu-binfmt.sh riscv64 env BUILD=$(BUILD)/riscv64 \
+		QEMU_LD_PREFIX=$(RISCV64_SYSROOT) \
 		MEMBARRIER_TEST_QEMU=1 LITMUS_ITERATIONS=20000 prove --exec '' \
 		$(addprefix $(BUILD)/riscv64/tests/,$(RISCV64_TESTS)) $(RISCV64_SH)

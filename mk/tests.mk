@@ -16,7 +16,14 @@ TEST_CPPFLAGS = $(MB_CPPFLAGS) -Itests -Itools
 dep_test = -MF $(BUILD)/obj/$(@:$(BUILD)/%=%).d
 link_test = mkdir -p $(BUILD)/obj/$(dir $(@:$(BUILD)/%=%)) && \
 	$(CC) $(TEST_CPPFLAGS) $(MB_CFLAGS) $(dep_test) $(MB_LDFLAGS) \
-	$(RPATH_BUILD) -o $@ $< -L$(BUILD)/lib -lmembarrier $(MB_LDLIBS)
+	$(RPATH_BUILD) -o $@ $< $(filter %.o,$^) -L$(BUILD)/lib -lmembarrier \
+	$(MB_LDLIBS)
+
+# Tests that use the tool's verifications (tools/verify.c: interruption
+# and rseq-abort checks) link its objects.
+TEST_VERIFY := t-rseq-abort t-interrupts t-rcu-order t-jit t-sync-core
+$(foreach t,$(TEST_VERIFY),$(BUILD)/tests/$(t)): \
+	$(BUILD)/obj/tools/verify.o $(BUILD)/obj/tools/util.o
 
 .PHONY: tests
 tests: $(TEST_BINS) $(TEST_AUX) $(EXAMPLES)
@@ -69,10 +76,12 @@ $(BUILD)/tests/sandbox: tests/lib/sandbox.c
 
 check: check-tests check-clang
 
-# Tests of the current BUILD, without the clang pass.
+# Tests of the current BUILD, without the clang pass; with a private
+# /dev/shm (tests/lib/private-shm.sh), so that no test touches the
+# machine's per-user GLOBAL_EXPEDITED registry or leaves anything there.
 check-tests: all
-	BUILD=$(BUILD) SAN=$(SAN) CC=$(CC) prove --exec '' $(TEST_BINS) $(TEST_CXX) \
-		$(TEST_SH)
+	sh tests/lib/private-shm.sh env BUILD=$(BUILD) SAN=$(SAN) CC=$(CC) \
+		prove --exec '' $(TEST_BINS) $(TEST_CXX) $(TEST_SH)
 
 # Warning-free under clang too: build everything, run nothing.
 check-clang:
@@ -104,11 +113,26 @@ TSAN_TESTS = $(filter $(BUILD)/tests/t-rcu% $(BUILD)/tests/t-jit \
 	$(BUILD)/tests/t-biased-lock $(BUILD)/tests/t-rseq-%,$(TEST_BINS))
 
 tsan-tests: all
-	BUILD=$(BUILD) TSAN=1 prove --exec '' $(TSAN_TESTS)
+	sh tests/lib/private-shm.sh env BUILD=$(BUILD) TSAN=1 prove --exec '' \
+		$(TSAN_TESTS)
 
 # Long tests: the RCU torture tests for minutes instead of seconds
 # (RCU_TORTURE_SECONDS per configuration).
 RCU_TORTURE_SECONDS ?= 20
 regtest: all
-	BUILD=$(BUILD) SAN=$(SAN) RCU_TORTURE_SECONDS=$(RCU_TORTURE_SECONDS) \
+	sh tests/lib/private-shm.sh env BUILD=$(BUILD) SAN=$(SAN) RCU_TORTURE_SECONDS=$(RCU_TORTURE_SECONDS) \
 		prove --exec '' $(BUILD)/tests/t-rcu-torture $(BUILD)/tests/t-rcu-list
+
+# Performance assertions, out of make check (timings are noise on a loaded
+# machine): each fails only on a regression beyond PERF_FACTOR (2x) of its
+# target; make bench runs them first. CI reports them without failing.
+PERF_SH := $(sort $(wildcard tests/perf/*.sh))
+PERF_FACTOR ?= 2
+.PHONY: check-perf
+check-perf: all
+	BUILD=$(BUILD) SAN=$(SAN) PERF_FACTOR=$(PERF_FACTOR) prove --exec sh $(PERF_SH)
+bench: check-perf
+
+# The parsers' unit tests (tests/sys/) link the system helpers' objects.
+TEST_SYS_OBJS := $(filter $(BUILD)/obj/src/sys/%,$(LIB_OBJS))
+$(filter $(BUILD)/tests/t-parsers,$(TEST_BINS)): $(TEST_SYS_OBJS)

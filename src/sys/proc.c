@@ -86,9 +86,12 @@ void mbi_parse_stat(const char *buf, struct mbi_task_info *info)
 	info->state = *p;
 	for (; *p && field < 39; p++)
 		field += *p == ' ';
-	if (field != 39)
+	if (field != 39 || *p < '0' || *p > '9')
 		return;
-	for (; *p >= '0' && *p <= '9'; p++)
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (cpu > 1000000)	/* no such CPU: unknown */
+			return;
 		cpu = cpu * 10 + (*p - '0');
+	}
 	info->cpu = cpu;
 }

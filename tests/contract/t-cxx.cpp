@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The public headers compile as C++ (one translation unit includes them
-// all) and their inline fast paths link and run from C++.
+// all) and their inline fast paths link and run from C++: each result is
+// checked, so a header whose inline code misbehaves in C++ fails here.
 #include <membarrier.h>
 #include <membarrier/arch.h>
 #include <membarrier/biased_lock.h>
@@ -13,29 +14,63 @@
 #include <membarrier/rseq.h>
 #include <membarrier/rseq_cid.h>
 
+#include <cerrno>
 #include <cstdio>
+
+static int n, failed;
+
+static void ok(bool pass, const char *what)
+{
+	std::printf("%sok %d - %s\n", pass ? "" : "not ", ++n, what);
+	failed += !pass;
+}
 
 int main()
 {
-	int n = 0;
 	struct mbbias lock;
+	int query = membarrier(MEMBARRIER_CMD_QUERY, 0, 0);
 
-	std::printf("ok %d - membarrier(QUERY) from C++: 0x%x\n", ++n,
-		    membarrier(MEMBARRIER_CMD_QUERY, 0, 0));
+	ok(query >= 0 && (query & ~0x3ff) == 0,
+	   "membarrier(QUERY) from C++: a mask of commands");
+	ok(membarrier(MEMBARRIER_CMD_QUERY, 1, 0) == -1 && errno == EINVAL,
+	   "membarrier(QUERY, bad flags) from C++: EINVAL");
 	mbfence_light();
-	std::printf("ok %d - mbfence_light() inline from C++\n", ++n);
+	ok(mbfence_heavy() == 0 ||
+	   membarrier_backend_of(MEMBARRIER_CMD_PRIVATE_EXPEDITED) ==
+	   MEMBARRIER_BACKEND_NONE, "mbfence_light() and mbfence_heavy() from C++");
 	if (mbbias_init(&lock) == 0) {
+		int before = mbbias_revoked(&lock);
+
 		mbbias_owner_lock(&lock);
 		mbbias_owner_unlock(&lock);
+		mbbias_lock(&lock);
+		mbbias_unlock(&lock);
+		ok(mbbias_revoked(&lock) == 1 && (before == 0 ||
+		   membarrier_backend_of(MEMBARRIER_CMD_PRIVATE_EXPEDITED) ==
+		   MEMBARRIER_BACKEND_NONE),
+		   "biased lock from C++: owner path, then revoked by mbbias_lock");
 		mbbias_destroy(&lock);
+	} else {
+		ok(false, "mbbias_init() from C++");
 	}
-	std::printf("ok %d - biased lock owner path from C++\n", ++n);
+	if (mbrcu_register_thread() == 0) {
+		mbrcu_read_lock();
+		int inside = mbrcu_read_ongoing();
+		mbrcu_read_unlock();
+		ok(inside && !mbrcu_read_ongoing(),
+		   "RCU read side inline from C++");
+		mbrcu_unregister_thread();
+	} else {
+		ok(false, "mbrcu_register_thread() from C++");
+	}
 	if (struct mbrseq_cid_counter *c = mbrseq_cid_counter_create()) {
 		mbrseq_cid_counter_add(c, 1);
-		std::printf("%s %d - concurrency-id counter inline from C++\n",
-			    mbrseq_cid_counter_sum(c) == 1 ? "ok" : "not ok", ++n);
+		ok(mbrseq_cid_counter_sum(c) == 1,
+		   "concurrency-id counter inline from C++");
 		mbrseq_cid_counter_destroy(c);
+	} else {
+		ok(false, "mbrseq_cid_counter_create() from C++");
 	}
 	std::printf("1..%d\n", n);
-	return 0;
+	return failed ? 1 : 0;
 }

@@ -15,6 +15,7 @@
 
 #include <membarrier.h>
 
+#include "lib/child.h"
 #include "lib/tap.h"
 
 
@@ -71,10 +72,9 @@ static void check(int at_load)
 
 int main(int argc, char **argv)
 {
-	char line[512];
-	int status, fds[2];
-	FILE *child;
-	pid_t pid;
+	char out[8192], self[] = "/proc/self/exe", flag[] = "--child";
+	char *args[] = { self, flag, NULL };
+	int status;
 
 	if (argc > 1 && !strcmp(argv[1], "--child")) {
 		check(0);
@@ -83,25 +83,12 @@ int main(int argc, char **argv)
 	check(1);
 	/* Again in a fresh image, load-time registration off; its TAP
 	 * lines become our diagnostics. */
-	fflush(stdout);
-	if (pipe(fds))
-		return 1;
-	pid = fork();
-	if (pid == 0) {
-		char *args[] = { argv[0], (char *)"--child", NULL };
-
-		dup2(fds[1], 1);
-		close(fds[0]);
-		setenv("MEMBARRIER_REGISTER_AT_LOAD", "0", 1);
-		execv("/proc/self/exe", args);
-		_exit(127);
-	}
-	close(fds[1]);
-	child = fdopen(fds[0], "r");
-	while (child && fgets(line, sizeof(line), child))
-		printf("# child: %s", line);
-	waitpid(pid, &status, 0);
-	tap_ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	setenv("MEMBARRIER_REGISTER_AT_LOAD", "0", 1);
+	status = child_capture(args, out, sizeof(out), 60000);
+	unsetenv("MEMBARRIER_REGISTER_AT_LOAD");
+	for (char *l = strtok(out, "\n"); l; l = strtok(NULL, "\n"))
+		printf("# child: %s\n", l);
+	tap_ok(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
 	       "the child with MEMBARRIER_REGISTER_AT_LOAD=0 passed");
 	return tap_done();
 }

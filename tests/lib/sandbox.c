@@ -22,6 +22,12 @@
  *   sandbox --kill-register -- ... QUERY and the barriers pass, the
  *                                  REGISTER_* commands kill the process
  *                                  (a filter on the first argument)
+ *   sandbox --kernel=V -- CMD ARGS  an older kernel, V one of 4.3, 4.14,
+ *                                  4.16, 4.18, 5.10, 6.3: the commands it
+ *                                  lacks fail with EINVAL and QUERY omits
+ *                                  them; before 4.18, no rseq system call
+ *                                  (ENOSYS), so the C library registers
+ *                                  no rseq area
  *
  * The filter is inherited by every child and survives execve(), so a whole
  * test suite runs inside it. No libseccomp: the BPF program is four
@@ -171,10 +177,143 @@ static int run_fake(char **argv)
 	return supervise(listener, child);
 }
 
+/*
+ * Older kernels, by the commands each release added (kernel/sched/
+ * membarrier.c and include/uapi/linux/membarrier.h in each release):
+ * 4.3 the system call with QUERY and GLOBAL (then SHARED); 4.14
+ * PRIVATE_EXPEDITED and its registration; 4.16 GLOBAL_EXPEDITED,
+ * PRIVATE_EXPEDITED_SYNC_CORE and their registrations; 5.10
+ * PRIVATE_EXPEDITED_RSEQ and its registration (and FLAG_CPU); 6.3
+ * GET_REGISTRATIONS. The rseq system call came with 4.18.
+ */
+static const struct old_kernel {
+	const char *version;
+	unsigned int cmds;
+	int has_rseq;
+} old_kernels[] = {
+	{ "4.3", 0x001, 0 },
+	{ "4.14", 0x019, 0 },
+	{ "4.16", 0x07f, 0 },
+	{ "4.18", 0x07f, 1 },
+	{ "5.10", 0x1ff, 1 },
+	{ "6.3", 0x3ff, 1 },
+};
+
+#define MAX_OLD_FILTER 40
+
+/*
+ * membarrier(QUERY, 0) goes to the supervisor (which answers the real
+ * QUERY limited to the kernel's commands); a command the kernel lacks
+ * fails with EINVAL whatever its flags; everything else runs. Only the
+ * low 32 bits of cmd and flags count, as the kernel's int arguments.
+ */
+static int install_old_kernel(const struct old_kernel *k)
+{
+	struct sock_filter code[MAX_OLD_FILTER];
+	unsigned int n = 0, hidden[16], nh = 0;
+	struct sock_fprog prog;
+
+	for (unsigned int c = 1; c <= 0x200; c <<= 1)
+		if (!(k->cmds & c))
+			hidden[nh++] = c;
+#define EMIT(x) (code[n++] = (struct sock_filter)x)
+	EMIT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)));
+	EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SANDBOX_AUDIT_ARCH, 1, 0));
+	EMIT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+	EMIT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
+	EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_rseq, 0, 1));
+	EMIT(BPF_STMT(BPF_RET | BPF_K, k->has_rseq ? SECCOMP_RET_ALLOW :
+		      SECCOMP_RET_ERRNO | ENOSYS));
+	EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_membarrier, 1, 0));
+	EMIT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+	EMIT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])));
+	EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 3));
+	EMIT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])));
+	EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1));
+	EMIT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF));
+	/* Reload cmd: the flags check above may have replaced it. */
+	EMIT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])));
+	for (unsigned int i = 0; i < nh; i++) {
+		EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, hidden[i], 0, 1));
+		EMIT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EINVAL));
+	}
+	EMIT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+#undef EMIT
+	prog.len = (unsigned short)n;
+	prog.filter = code;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
+		return -1;
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+			    SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+}
+
+/* Answer QUERY as the old kernel would, until the child exits. */
+static int supervise_old_kernel(int listener, pid_t child, long query)
+{
+	struct seccomp_notif req;
+	struct seccomp_notif_resp resp;
+	int status;
+
+	for (;;) {
+		struct pollfd p = { .fd = listener, .events = POLLIN };
+
+		if (waitpid(child, &status, WNOHANG) == child)
+			return WIFEXITED(status) ? WEXITSTATUS(status) :
+			       128 + WTERMSIG(status);
+		if (poll(&p, 1, 100) <= 0 || !(p.revents & POLLIN))
+			continue;
+		memset(&req, 0, sizeof(req));
+		if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req))
+			continue;
+		memset(&resp, 0, sizeof(resp));
+		resp.id = req.id;
+		resp.val = query;
+		if (query < 0) {
+			resp.val = -1;
+			resp.error = (int)query;
+		}
+		ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+	}
+}
+
+static int run_old_kernel(const char *version, char **argv)
+{
+	const struct old_kernel *k = NULL;
+	long query;
+	int listener;
+	pid_t child;
+
+	for (unsigned int i = 0; i < sizeof(old_kernels) / sizeof(old_kernels[0]); i++)
+		if (!strcmp(old_kernels[i].version, version))
+			k = &old_kernels[i];
+	if (!k) {
+		fprintf(stderr, "sandbox: --kernel=%s: not one of 4.3 4.14 4.16 "
+			"4.18 5.10 6.3\n", version);
+		return 2;
+	}
+	/* Before the filter: the supervisor is filtered too. */
+	query = syscall(SYS_membarrier, 0, 0, 0);
+	query = query < 0 ? -errno : query & (long)k->cmds;
+	listener = install_old_kernel(k);
+	if (listener < 0) {
+		perror("sandbox: seccomp user notification");
+		return 2;
+	}
+	child = fork();
+	if (child == 0) {
+		close(listener);
+		execvp(argv[0], argv);
+		perror("sandbox: exec");
+		_exit(127);
+	}
+	return supervise_old_kernel(listener, child, query);
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: sandbox --enosys|--eperm|--trap|--fake|"
-		"--kill-process|--kill-thread|--trace|--kill-register -- CMD [ARGS]\n");
+		"--kill-process|--kill-thread|--trace|--kill-register|\n"
+		"       --kernel=VERSION -- CMD [ARGS]\n");
 	return 2;
 }
 
@@ -192,6 +331,8 @@ int main(int argc, char **argv)
 		action = SECCOMP_RET_TRAP;
 	else if (!strcmp(argv[1], "--fake"))
 		return run_fake(argv + 3);
+	else if (!strncmp(argv[1], "--kernel=", 9))
+		return run_old_kernel(argv[1] + 9, argv + 3);
 	else if (!strcmp(argv[1], "--kill-register")) {
 		if (install_kill_register()) {
 			perror("sandbox: seccomp");

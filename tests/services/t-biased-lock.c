@@ -5,10 +5,16 @@
  * exercises a revocation). Inside the critical section an occupancy
  * counter detects any overlap, and a plain counter must add up.
  *
- * The control runs the same harness with a revoker that skips the heavy
- * fence (a compiler barrier instead): it must be caught overlapping the
- * owner, which shows the harness can see the violation the membarrier
- * rules out.
+ * Controls, in the same run: a revoker that does not wait for the owner
+ * to leave must be caught overlapping it (measured: in 4% of instances,
+ * so 1000 instances miss with probability e^-40); a
+ * revoker that skips the heavy fence (a compiler barrier instead) shows
+ * the store-buffering race the fence closes, but only a few times per
+ * thousand revocations on a quiet machine, so it is reported, not
+ * asserted (sizing it to a 1e-4 miss rate would take minutes). That the
+ * revocation's heavy fence reaches the owner's CPU is proven by
+ * tests/contract/t-interrupts.c, which the bias-no-heavy mutant of make
+ * check-mutants fails every time.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -48,7 +54,7 @@ static int revokers_left, revokers;
 static int cpus[2] = { -1, -1 };
 
 static long violations, owner_ops;
-static int control;	/* revokers skip the heavy fence */
+static int control;	/* 1: revokers skip the heavy fence; 2: the wait */
 
 static void cs(struct instance *in)
 {
@@ -69,7 +75,8 @@ static void broken_lock(struct mbbias *l)
 	if (!l->revoked) {
 		__atomic_store_n(&l->revoked, 1, __ATOMIC_RELAXED);
 		membarrier_compiler_barrier();
-		while (__atomic_load_n(&l->owner_busy, __ATOMIC_ACQUIRE))
+		while (control == 1 &&
+		       __atomic_load_n(&l->owner_busy, __ATOMIC_ACQUIRE))
 			membarrier_arch_relax();
 	}
 }
@@ -205,20 +212,12 @@ int main(void)
 	tap_skip("under ThreadSanitizer the light fence is a seq_cst RMW: "
 		 "the reordering cannot happen", "control");
 #else
-	/* The race is rare per revocation (a few per thousand under load):
-	 * up to three rounds before concluding the harness is blind. */
-	for (int round = 1; round <= 3; round++) {
-		run(2000, 1, 1);
-		if (violations > 0)
-			break;
-	}
-	if (tap_qemu_user() && violations == 0)
-		tap_skip("qemu-user showed no reordering: the control is "
-			 "blind here", "control");
-	else
-		tap_ok(violations > 0,
-		       "control, a revoker without the heavy fence: the harness "
-		       "sees %ld overlaps", violations);
+	run(1000, 1, 2);
+	tap_ok(violations > 0, "control, a revoker that does not wait for the "
+	       "owner: the harness sees %ld overlaps", violations);
+	run(2000, 1, 1);
+	tap_diag("a revoker without the heavy fence: %ld overlaps in 2000 "
+		 "revocations (reported; see above)", violations);
 #endif
 	return tap_done();
 }

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Run a child program and capture its standard output, for the tests
+ * that compare programs' answers (conformance, differential) or embed a
+ * child's TAP lines: the one copy of fork, pipe, exec, read and wait.
+ */
+#ifndef MEMBARRIER_TEST_CHILD_H
+#define MEMBARRIER_TEST_CHILD_H
+
+#include <errno.h>
+#include <stdio.h>
+#include <poll.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/clock.h"
+
+/*
+ * Run argv[0] (a path: no search) with argv; its standard output into
+ * out, NUL-terminated (what does not fit is read and dropped); standard error
+ * is ours. A child still running after timeout_ms is killed. Returns its
+ * wait status, or -1 when it could not be started or timed out.
+ */
+static inline int child_capture(char *const argv[], char *out, size_t size,
+				int timeout_ms)
+{
+	uint64_t deadline = test_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	size_t len = 0;
+	int fds[2], status, timed_out = 0;
+	pid_t pid;
+
+	if (size == 0 || pipe(fds))
+		return -1;
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		close(fds[0]);
+		close(fds[1]);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(fds[1]);
+	for (;;) {
+		struct pollfd p = { .fd = fds[0], .events = POLLIN };
+		uint64_t now = test_now_ns();
+		char spill[512];
+		ssize_t r;
+
+		if (now >= deadline ||
+		    poll(&p, 1, (int)((deadline - now) / 1000000u) + 1) == 0) {
+			timed_out = 1;
+			kill(pid, SIGKILL);
+			break;
+		}
+		/* Past the buffer, drain: a child blocked on a full pipe
+		 * would never exit. */
+		if (len < size - 1)
+			r = read(fds[0], out + len, size - 1 - len);
+		else
+			r = read(fds[0], spill, sizeof(spill));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		if (len < size - 1)
+			len += (size_t)r;
+	}
+	out[len] = '\0';
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return timed_out ? -1 : status;
+}
+
+#endif /* MEMBARRIER_TEST_CHILD_H */
