@@ -42,6 +42,14 @@
  * would not do: it may have interrupted T before x = 1 (the reason C
  * waits for k + 1, the one [b] began after [a]).
  *
+ * Waiting: a follower polls the word about 2 us (SPIN pauses), then
+ * sleeps on the futex. On few CPUs a kernel barrier takes about a
+ * microsecond, far less than a futex sleep and wake-up (several), and
+ * sleeping every follower made sharing slower than queueing in the
+ * kernel (bench concurrent, 2 CPUs: 0.14 at 8 callers; with the poll
+ * 1.4-1.6, and 4.8-5.7 at 2 callers). The poll is bounded, so waiting
+ * callers do not hold a CPU away from a long barrier.
+ *
  * What does not share: FLAG_CPU calls (PRIVATE_EXPEDITED_RSEQ on one
  * CPU) could share among callers naming the same CPU, by the same
  * argument, but they target one CPU because they are cheap and spread
@@ -66,6 +74,9 @@
 
 struct mbi_share_slot mbi_share_slots[MBI_SHARE_SLOTS];
 __thread int mbi_share_in __attribute__((tls_model("initial-exec")));
+
+/* Polls of the word before a follower sleeps (~2 us of pause). */
+#define SPIN 100
 
 /* The word's bit and the futex bit of the waiters for count target. */
 static uint32_t wait_bit(uint32_t target)
@@ -150,7 +161,16 @@ long mbi_share_follow(struct mbi_share_slot *s, uint32_t v, int backend,
 						 __ATOMIC_ACQUIRE,
 						 __ATOMIC_ACQUIRE))
 			continue;
-		mbi_futex_wait_bits(&s->word, v | bit, futex_bit(target));
+		/*
+		 * A short spin first (about a kernel barrier's time on few
+		 * CPUs, far less than a futex sleep and wake-up), then sleep.
+		 */
+		for (int i = 0; i < SPIN && __atomic_load_n(&s->word,
+				__ATOMIC_RELAXED) == (v | bit); i++)
+			membarrier_arch_relax();
+		if (__atomic_load_n(&s->word, __ATOMIC_RELAXED) == (v | bit))
+			mbi_futex_wait_bits(&s->word, v | bit,
+					    futex_bit(target));
 		/* [e]: acquire pairs with the leader's release at [d]. */
 		v = __atomic_load_n(&s->word, __ATOMIC_ACQUIRE);
 	}

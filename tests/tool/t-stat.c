@@ -235,6 +235,7 @@ int main(int argc, char **argv)
 {
 	const char *build = getenv("BUILD") ? getenv("BUILD") : "build";
 	const char *first, *second;
+	int status;
 
 	if (argc > 1)
 		return subject(argc, argv);
@@ -274,12 +275,15 @@ int main(int argc, char **argv)
 	run(out, sizeof(out), "MEMBARRIER_STATS=1 %s lib 7 0 2>&1", self);
 	tap_ok(count_of(out, "PRIVATE_EXPEDITED") == 7,
 	       "MEMBARRIER_STATS=1: the report on stderr");
-	/* Control: without the shim, libc's syscall() never reaches us. */
-	run(out, sizeof(out), "MEMBARRIER_STATS=%s %s syscall 50 0 2>&1",
-	    statfile, self);
+	/*
+	 * Control: without the shim, libc's syscall() never reaches us
+	 * (inside a SIGSYS filter it kills the program: no report at all).
+	 */
+	status = run(out, sizeof(out), "MEMBARRIER_STATS=%s %s syscall 50 0 "
+		     "2>&1", statfile, self);
 	read_stats(st, sizeof(st));
 	tap_ok(count_of(st, "PRIVATE_EXPEDITED") == -1 &&
-	       strstr(st, "no  membarrier calls"),
+	       (strstr(st, "no  membarrier calls") || status != 0),
 	       "control: raw syscall() without the shim is not counted");
 	run(out, sizeof(out), "%s none 2>&1", self);
 	tap_ok(strstr(out, "libmembarrier stats") == NULL,
