@@ -3,7 +3,9 @@
 # make check-mutants: for each mutant of tests/mutants/mutants.txt, a
 # mutated copy of src/ built into $BUILD/mutants/NAME/lib, its tests
 # copied beside it (they find the library at $ORIGIN/../lib) and run; a
-# test that fails kills the mutant. Each test first passes against the
+# test that compiles library sources into itself (#include "core/x.c")
+# is rebuilt against the mutated copy instead. A test that fails kills
+# the mutant. Each test first passes against the
 # real library (the baseline), or the run is an error. Prints one line per
 # mutant, then "mutants=N killed=K"; exits 1 if any mutant survived, was
 # stale (its anchor gone) or did not build.
@@ -34,6 +36,13 @@ build_lib() {	# build_lib DIR
 		$(sed "s|^\(.*\)\.c$|$dir/obj/\1.o|" "$dir/sources") $MUT_LDLIBS || return 1
 	ln -sf "libmembarrier.so.$VERSION" "$dir/lib/$SONAME"
 	ln -sf "$SONAME" "$dir/lib/libmembarrier.so"
+}
+
+build_test() {	# build_test DIR SOURCE NAME: a test with src/ .c files in it
+	# shellcheck disable=SC2086
+	$CC -DMEMBARRIER_VERSION="\"$VERSION\"" -I"$1/src" $MUT_CPPFLAGS -Itests -Itools \
+		$MUT_CFLAGS -w $MUT_LDFLAGS -o "$1/tests/$3" "$2" \
+		-L"$1/lib" -Wl,-rpath,"$1/lib" -lmembarrier $MUT_LDLIBS
 }
 
 run_test() {	# run_test BINARY ENV LOG: exit status of the test
@@ -82,10 +91,24 @@ while IFS=$tab read -r name arch envs tests what; do
 	by=""
 	for t in $tests; do
 		baseline "$t" "$envs" || { bad="$bad $name(baseline)"; continue 2; }
-		cp "$BUILD/tests/$t" "$dir/tests/$t"
+		src=$(ls tests/*/"$t.c" 2>/dev/null) rebuilt=""
+		if [ -n "$src" ] && grep -q '^#include "[a-z_/]*\.c"' "$src"; then
+			# It compiles library sources into itself: rebuilt
+			# against the mutated copy (found first, -I$dir/src).
+			if ! build_test "$dir" "$src" "$t" > "$dir/$t.build.log" 2>&1; then
+				echo "ERROR $name: $t does not build; see $dir/$t.build.log"
+				bad="$bad $name(build)"
+				continue 2
+			fi
+			rebuilt=1
+		else
+			cp "$BUILD/tests/$t" "$dir/tests/$t"
+		fi
 		loaded=$(LD_TRACE_LOADED_OBJECTS=1 "$dir/tests/$t" 2>/dev/null |
 			 sed -n "s/^[[:space:]]*$SONAME => \([^ ]*\).*/\1/p")
-		if [ "$(readlink -f "$loaded")" != "$(readlink -f "$dir/lib/$SONAME")" ]; then
+		# A rebuilt test may not need the library at all.
+		if { [ -z "$rebuilt" ] || [ -n "$loaded" ]; } &&
+		   [ "$(readlink -f "$loaded")" != "$(readlink -f "$dir/lib/$SONAME")" ]; then
 			echo "ERROR $name: $t does not load the mutant library"
 			bad="$bad $name(error)"
 			continue 2
