@@ -79,9 +79,13 @@ check: check-tests check-clang
 # Tests of the current BUILD, without the clang pass; with a private
 # /dev/shm (tests/lib/private-shm.sh), so that no test touches the
 # machine's per-user GLOBAL_EXPEDITED registry or leaves anything there.
+# CHECK_SH: the scripts run (all by default). t-emulated.sh and
+# t-sandbox.sh re-run the C suite on the emulation and inside filters.
+CHECK_SH ?= $(TEST_SH)
+SUITE_RERUNS := tests/backends/t-emulated.sh tests/backends/t-sandbox.sh
 check-tests: all
 	sh tests/lib/private-shm.sh env BUILD=$(BUILD) SAN=$(SAN) CC=$(CC) \
-		prove --exec '' $(TEST_BINS) $(TEST_CXX) $(TEST_SH)
+		prove --exec '' $(TEST_BINS) $(TEST_CXX) $(CHECK_SH)
 
 # Warning-free under clang too: build everything, run nothing.
 check-clang:
@@ -94,16 +98,21 @@ endif
 
 # The checked mode: MEMBARRIER_DEBUG=1 builds a library that aborts on a
 # documented misuse, naming it (services/debug.c); check-debug runs the
-# suite on it.
+# suite on it (not its re-runs on the emulation and in filters: the
+# checks sit in the services, above the backends).
 ifeq ($(MEMBARRIER_DEBUG),1)
 MB_CPPFLAGS += -DMEMBARRIER_DEBUG
 endif
 check-debug:
 	$(MAKE) --no-print-directory MEMBARRIER_DEBUG=1 BUILD=$(BUILD)/debug \
-		check-tests
+		CHECK_SH="$(filter-out $(SUITE_RERUNS),$(TEST_SH))" check-tests
 
+# The suite under ASan and UBSan, the emulation's re-run included (not
+# the re-runs inside filters, which select the same backends).
 check-asan:
-	$(MAKE) --no-print-directory SAN=1 BUILD=$(BUILD)/asan check-tests
+	$(MAKE) --no-print-directory SAN=1 BUILD=$(BUILD)/asan \
+		CHECK_SH="$(filter-out tests/backends/t-sandbox.sh,$(TEST_SH))" \
+		check-tests
 
 # The RCU and service tests under ThreadSanitizer.
 check-tsan:
