@@ -9,8 +9,10 @@ for page in "$@"; do
 	base=$(basename "$page")
 	sed -n '/^\.SH NAME/,/^\.SH DESCRIPTION/p' "$page" | awk -v page="$base" '
 		/^\.SH/ { section = $2; next }
-		section == "NAME" {
-			sub(/\\-.*/, "")
+		section == "NAME" && !described {
+			# The names end at "\-"; the description may wrap.
+			if (sub(/\\-.*/, ""))
+				described = 1
 			n = split($0, w, /[ ,]+/)
 			for (i = 1; i <= n; i++)
 				if (w[i] ~ /^[A-Za-z_][A-Za-z0-9_]*$/)
