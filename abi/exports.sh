@@ -11,10 +11,13 @@
 set -eu
 READELF=${READELF:-readelf}
 
+# Not the sanitizers' own (AddressSanitizer's ODR indicators,
+# __odr_asan.NAME, one per exported variable).
 symbols() {
 	"$READELF" -sW "$@" | awk '
 		($5 == "GLOBAL" || $5 == "WEAK") && $6 == "DEFAULT" &&
-		$7 != "UND" && ($4 == "FUNC" || $4 == "OBJECT" || $4 == "TLS") {
+		$7 != "UND" && ($4 == "FUNC" || $4 == "OBJECT" || $4 == "TLS") &&
+		$8 !~ /^__(odr_)?asan/ {
 			print $8
 		}' | sort -u
 }
