@@ -204,7 +204,7 @@ struct mbi_share_slot {
 
 extern struct mbi_share_slot mbi_share_slots[MBI_SHARE_SLOTS];
 /* This thread is inside a shared barrier (a handler may interrupt it). */
-extern __thread int mbi_share_in __attribute__((tls_model("initial-exec")));
+extern __thread int mbi_share_in;
 
 long mbi_share_follow(struct mbi_share_slot *s, uint32_t v, int backend,
 		      int cmd);

@@ -73,7 +73,7 @@
 #include "core/core.h"
 
 struct mbi_share_slot mbi_share_slots[MBI_SHARE_SLOTS];
-__thread int mbi_share_in __attribute__((tls_model("initial-exec")));
+__thread int mbi_share_in;	/* default TLS model: no DF_STATIC_TLS */
 
 /* Polls of the word before a follower sleeps (~2 us of pause). */
 #define SPIN 100
