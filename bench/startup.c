@@ -81,7 +81,10 @@ static char **env_with(const char *lib, char *slot, size_t size)
 	for (size_t i = 0; i < n; i++)
 		if (strncmp(environ[i], "LD_PRELOAD=", 11))
 			env[k++] = environ[i];
-	snprintf(slot, size, "LD_PRELOAD=%s", lib);
+	if ((size_t)snprintf(slot, size, "LD_PRELOAD=%s", lib) >= size) {
+		free(env);
+		return NULL;
+	}
 	env[k] = slot;
 	return env;
 }

@@ -328,8 +328,10 @@ static inline void mbi_stats_shared(int cmd)
 #define MBI_PROBE_EXIT(cmd, backend, ret) \
 	DTRACE_PROBE3(libmembarrier, barrier_exit, cmd, backend, ret)
 #else
-#define MBI_PROBE_ENTRY(cmd, backend, flags, cpu_id) do { } while (0)
-#define MBI_PROBE_EXIT(cmd, backend, ret) do { } while (0)
+#define MBI_PROBE_ENTRY(cmd, backend, flags, cpu_id) \
+	do { (void)(cmd); (void)(backend); (void)(flags); (void)(cpu_id); } while (0)
+#define MBI_PROBE_EXIT(cmd, backend, ret) \
+	do { (void)(cmd); (void)(backend); (void)(ret); } while (0)
 #endif
 
 #endif /* MBI_CORE_H */
