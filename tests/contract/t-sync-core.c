@@ -71,6 +71,14 @@ static int is_sync_insn(const unsigned char *p, uintptr_t off)
 	memcpy(&w, p, 4);
 	return off % 4 == 0 && w == 0xd5033fdfu;	/* isb */
 }
+#elif defined(__riscv)
+static int is_sync_insn(const unsigned char *p, uintptr_t off)
+{
+	uint32_t w;
+
+	memcpy(&w, p, 4);
+	return off % 2 == 0 && w == 0x0000100fu;	/* fence.i */
+}
 #endif
 
 /* The sync instructions in the library's handlers: 0, or -1 (skip). */
