@@ -13,6 +13,11 @@ CROSS_TESTS = t-api t-conformance t-differential t-load-registration t-cxx \
 CROSS_SH = tests/tool/t-examples.sh tests/tool/t-status.sh \
 	tests/tool/t-litmus.sh
 
+# Under qemu-riscv64 the hazard litmus (t-emul-hazards) did not finish in
+# minutes (it spins on a walk that qemu makes very slow): left out there.
+CROSS_TESTS_aarch64 = $(CROSS_TESTS)
+CROSS_TESTS_riscv64 = $(filter-out t-emul-hazards,$(CROSS_TESTS))
+
 # cross_check ARCH: build with ARCH-linux-gnu-gcc into $(BUILD)/ARCH, then
 # the suite under qemu-ARCH.
 define cross_check
@@ -21,7 +26,7 @@ define cross_check
 	sh tests/lib/qemu-binfmt.sh $(1) env BUILD=$(BUILD)/$(1) \
 		QEMU_LD_PREFIX=/usr/$(1)-linux-gnu \
 		MEMBARRIER_TEST_QEMU=1 LITMUS_ITERATIONS=20000 prove --exec '' \
-		$(addprefix $(BUILD)/$(1)/tests/,$(CROSS_TESTS)) $(CROSS_SH)
+		$(addprefix $(BUILD)/$(1)/tests/,$(CROSS_TESTS_$(1))) $(CROSS_SH)
 endef
 
 .PHONY: check-aarch64 check-riscv64
