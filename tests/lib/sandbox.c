@@ -132,8 +132,15 @@ static long fake_answer(const struct seccomp_data *d)
 	return 0;
 }
 
-/* Supervise the child: answer its membarrier calls until it exits. */
-static int supervise(int listener, pid_t child)
+/*
+ * Supervise the child: answer each of its notified membarrier calls with
+ * answer(call, resp, arg) until it exits; its exit status, or 128 + the
+ * signal that ended it.
+ */
+static int supervise(int listener, pid_t child,
+		     void (*answer)(const struct seccomp_data *call,
+				    struct seccomp_notif_resp *resp, long arg),
+		     long arg)
 {
 	struct seccomp_notif req;
 	struct seccomp_notif_resp resp;
@@ -152,9 +159,17 @@ static int supervise(int listener, pid_t child)
 			continue;
 		memset(&resp, 0, sizeof(resp));
 		resp.id = req.id;
-		resp.val = fake_answer(&req.data);
+		answer(&req.data, &resp, arg);
 		ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
 	}
+}
+
+/* --fake: QUERY claims every command, every other call returns 0. */
+static void answer_fake(const struct seccomp_data *call,
+			struct seccomp_notif_resp *resp, long arg)
+{
+	(void)arg;
+	resp->val = fake_answer(call);
 }
 
 static int run_fake(char **argv)
@@ -174,7 +189,7 @@ static int run_fake(char **argv)
 		perror("sandbox: exec");
 		_exit(127);
 	}
-	return supervise(listener, child);
+	return supervise(listener, child, answer_fake, 0);
 }
 
 /*
@@ -247,32 +262,15 @@ static int install_old_kernel(const struct old_kernel *k)
 			    SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
 }
 
-/* Answer QUERY as the old kernel would, until the child exits. */
-static int supervise_old_kernel(int listener, pid_t child, long query)
+/* --kernel: QUERY answered as the old kernel would (query: mask or -errno). */
+static void answer_old_kernel(const struct seccomp_data *call,
+			      struct seccomp_notif_resp *resp, long query)
 {
-	struct seccomp_notif req;
-	struct seccomp_notif_resp resp;
-	int status;
-
-	for (;;) {
-		struct pollfd p = { .fd = listener, .events = POLLIN };
-
-		if (waitpid(child, &status, WNOHANG) == child)
-			return WIFEXITED(status) ? WEXITSTATUS(status) :
-			       128 + WTERMSIG(status);
-		if (poll(&p, 1, 100) <= 0 || !(p.revents & POLLIN))
-			continue;
-		memset(&req, 0, sizeof(req));
-		if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req))
-			continue;
-		memset(&resp, 0, sizeof(resp));
-		resp.id = req.id;
-		resp.val = query;
-		if (query < 0) {
-			resp.val = -1;
-			resp.error = (int)query;
-		}
-		ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+	(void)call;
+	resp->val = query;
+	if (query < 0) {
+		resp->val = -1;
+		resp->error = (int)query;
 	}
 }
 
@@ -306,7 +304,7 @@ static int run_old_kernel(const char *version, char **argv)
 		perror("sandbox: exec");
 		_exit(127);
 	}
-	return supervise_old_kernel(listener, child, query);
+	return supervise(listener, child, answer_old_kernel, query);
 }
 
 static int usage(void)
