@@ -164,18 +164,13 @@ static int supervise(int listener, pid_t child,
 	}
 }
 
-/* --fake: QUERY claims every command, every other call returns 0. */
-static void answer_fake(const struct seccomp_data *call,
-			struct seccomp_notif_resp *resp, long arg)
+/* Run argv in a child under the filter whose listener is given, answering
+ * its notified calls with answer (supervise()). */
+static int run_supervised(int listener, char **argv,
+			  void (*answer)(const struct seccomp_data *call,
+					 struct seccomp_notif_resp *resp, long arg),
+			  long arg)
 {
-	(void)arg;
-	resp->val = fake_answer(call);
-}
-
-static int run_fake(char **argv)
-{
-	int listener = install(SECCOMP_RET_USER_NOTIF,
-			       SECCOMP_FILTER_FLAG_NEW_LISTENER);
 	pid_t child;
 
 	if (listener < 0) {
@@ -189,7 +184,23 @@ static int run_fake(char **argv)
 		perror("sandbox: exec");
 		_exit(127);
 	}
-	return supervise(listener, child, answer_fake, 0);
+	return supervise(listener, child, answer, arg);
+}
+
+/* --fake: QUERY claims every command, every other call returns 0. */
+static void answer_fake(const struct seccomp_data *call,
+			struct seccomp_notif_resp *resp, long arg)
+{
+	(void)arg;
+	resp->val = fake_answer(call);
+}
+
+static int run_fake(char **argv)
+{
+	int listener = install(SECCOMP_RET_USER_NOTIF,
+			       SECCOMP_FILTER_FLAG_NEW_LISTENER);
+
+	return run_supervised(listener, argv, answer_fake, 0);
 }
 
 /*
@@ -279,7 +290,6 @@ static int run_old_kernel(const char *version, char **argv)
 	const struct old_kernel *k = NULL;
 	long query;
 	int listener;
-	pid_t child;
 
 	for (unsigned int i = 0; i < sizeof(old_kernels) / sizeof(old_kernels[0]); i++)
 		if (!strcmp(old_kernels[i].version, version))
@@ -293,18 +303,7 @@ static int run_old_kernel(const char *version, char **argv)
 	query = syscall(SYS_membarrier, 0, 0, 0);
 	query = query < 0 ? -errno : query & (long)k->cmds;
 	listener = install_old_kernel(k);
-	if (listener < 0) {
-		perror("sandbox: seccomp user notification");
-		return 2;
-	}
-	child = fork();
-	if (child == 0) {
-		close(listener);
-		execvp(argv[0], argv);
-		perror("sandbox: exec");
-		_exit(127);
-	}
-	return supervise(listener, child, answer_old_kernel, query);
+	return run_supervised(listener, argv, answer_old_kernel, query);
 }
 
 static int usage(void)
