@@ -231,13 +231,16 @@ static void *spinner(void *arg)
 static int n_cpus, cpu_of[CPU_SETSIZE];
 static int fds_on[CPU_SETSIZE][MAX_BP];
 
-/* Calls of cmd in which every CPU's count rose (*any_rose: some CPU's). */
-static int walk_calls(int cmd, int *any_rose)
+/* Calls of cmd in which every CPU's count rose, and some CPU's. */
+struct walk_score {
+	int all, any;
+};
+
+static struct walk_score walk_calls(int cmd)
 {
 	static long long before[CPU_SETSIZE];
-	int all = 0;
+	struct walk_score w = { 0, 0 };
 
-	*any_rose = 0;
 	for (int i = 0; i < CALLS; i++) {
 		int rose = 0;
 
@@ -246,46 +249,48 @@ static int walk_calls(int cmd, int *any_rose)
 		membarrier(cmd, 0, 0);
 		for (int c = 0; c < n_cpus; c++)
 			rose += count(fds_on[c], n_walk) > before[c];
-		all += n_cpus && rose == n_cpus;
-		*any_rose += rose > 0;
+		w.all += n_cpus && rose == n_cpus;
+		w.any += rose > 0;
 	}
-	return all;
+	return w;
 }
 
-static void check_walk(void)
+/* Before any output: a counter per CPU and walk instruction, or skip. */
+static void open_walk_counters(void)
 {
 	cpu_set_t set;
-	pthread_t t;
-	int all, all_plain, any, any_plain;
 
 	if (sched_getaffinity(0, sizeof(set), &set))
 		tap_skip_all("sched_getaffinity failed");
 	for (int c = 0; c < CPU_SETSIZE; c++) {
 		if (!CPU_ISSET(c, &set))
 			continue;
-		for (int b = 0; b < n_walk; b++) {
-			fds_on[n_cpus][b] = open_bp(bp_addr[b], c);
-			if (fds_on[n_cpus][b] < 0)
+		for (int b = 0; b < n_walk; b++)
+			if ((fds_on[n_cpus][b] = open_bp(bp_addr[b], c)) < 0)
 				tap_skip_all(skip_why);
-		}
 		cpu_of[n_cpus++] = c;
 	}
+}
+
+static void check_walk(void)
+{
+	struct walk_score sync, plain;
+	pthread_t t;
+
 	cpus_pin_self(cpus[0]);
 	__atomic_store_n(&stop, 0, __ATOMIC_RELAXED);
 	pthread_create(&t, NULL, spinner, NULL);
 	while (!__atomic_load_n(&spinner_up, __ATOMIC_ACQUIRE))
 		usleep(100);
-	all = walk_calls(CMD, &any);
-	all_plain = walk_calls(PLAIN, &any_plain);
+	sync = walk_calls(CMD);
+	plain = walk_calls(PLAIN);
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	pthread_join(t, NULL);
-	tap_ok(all == CALLS && any_plain == 0, "the walk executed it on each "
-	       "of the %d CPUs (%d to %d) in %d/%d calls, with a thread "
+	tap_ok(sync.all == CALLS && plain.any == 0, "the walk executed it on "
+	       "each of the %d CPUs (%d to %d) in %d/%d calls, with a thread "
 	       "spinning on CPU %d (control, PRIVATE_EXPEDITED: on some CPU "
-	       "in %d/%d calls)", n_cpus, cpu_of[0], cpu_of[n_cpus - 1], all,
-	       CALLS, cpus[1], any_plain, CALLS);
-	(void)any;
-	(void)all_plain;
+	       "in %d/%d calls)", n_cpus, cpu_of[0], cpu_of[n_cpus - 1],
+	       sync.all, CALLS, cpus[1], plain.any, CALLS);
 	for (int c = 0; c < n_cpus; c++)
 		for (int b = 0; b < n_walk; b++)
 			close(fds_on[c][b]);
@@ -328,7 +333,7 @@ static void *caller_main(void *arg)
 }
 
 /* Two threads calling cmd at once: calls that ran it, and followers'. */
-static int shared_calls(int cmd, long long *followed)
+static int shared_calls(int cmd, long long *followed, int *opened)
 {
 	struct caller c[2];
 
@@ -340,31 +345,38 @@ static int shared_calls(int cmd, long long *followed)
 	}
 	for (int i = 0; i < 2; i++)
 		pthread_join(c[i].t, NULL);
-	if (!c[0].opened || !c[1].opened)
-		tap_skip_all(skip_why);
+	*opened = c[0].opened && c[1].opened;
 	*followed = c[0].followed + c[1].followed;
 	return c[0].ran + c[1].ran;
 }
 
+/* Counters the threads open themselves: a failure (probed before). */
 static void check_shared(void)
 {
 	long long followed, followed_plain;
-	int ran = shared_calls(CMD, &followed);
-	int ran_plain = shared_calls(PLAIN, &followed_plain);
+	int opened, opened_plain;
+	int ran = shared_calls(CMD, &followed, &opened);
+	int ran_plain = shared_calls(PLAIN, &followed_plain, &opened_plain);
 
-	tap_ok(ran == 2 * CALLS && followed > 0 && ran_plain == 0,
-	       "two threads calling at once: each call executed it in the "
-	       "calling thread in %d/%d calls, %lld by sharing the barrier "
-	       "(control, PRIVATE_EXPEDITED: %d/%d)", ran, 2 * CALLS, followed,
-	       ran_plain, 2 * CALLS);
-	(void)followed_plain;
+	tap_ok(opened && opened_plain && ran == 2 * CALLS && followed > 0 &&
+	       ran_plain == 0, "two threads calling at once: each call "
+	       "executed it in the calling thread in %d/%d calls, %lld by "
+	       "sharing the barrier (control, PRIVATE_EXPEDITED: %d/%d)%s",
+	       ran, 2 * CALLS, followed, ran_plain, 2 * CALLS,
+	       opened && opened_plain ? "" : "; a thread's breakpoints failed");
 }
 
 int main(void)
 {
+	char why[128];
+	int probe;
+
 	if (membarrier_backend_of(CMD) != MEMBARRIER_BACKEND_EMULATED ||
-	    strcmp(membarrier_mechanism(CMD), "CPU walk"))
-		tap_skip_all("SYNC_CORE is not served by the CPU walk here");
+	    strcmp(membarrier_mechanism(CMD), "CPU walk")) {
+		snprintf(why, sizeof(why), "SYNC_CORE is not served by the "
+			 "CPU walk here (%s)", membarrier_mechanism(CMD));
+		tap_skip_all(why);
+	}
 	if (cpus_pick_two(cpus))
 		tap_skip_all("one CPU: no thread runs elsewhere");
 	if (find_instructions())
@@ -372,6 +384,12 @@ int main(void)
 	if (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, 0, 0) ||
 	    membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0))
 		tap_skip_all("cannot register SYNC_CORE");
+	/* A breakpoint on the test's own code: can there be any? */
+	probe = open_bp((uintptr_t)count, -1);
+	if (probe < 0)
+		tap_skip_all(skip_why);
+	close(probe);
+	open_walk_counters();
 	alarm(60);
 	/* Not fatal here: with none, the counts below show its absence. */
 	tap_ok(n_walk > 0 && n_follow > 0, "the walk has %d context-"
