@@ -69,14 +69,23 @@
  */
 #include <limits.h>
 #include <pthread.h>
+#include <sys/syscall.h>
 
 #include "core/core.h"
 
 struct mbi_share_slot mbi_share_slots[MBI_SHARE_SLOTS];
 __thread int mbi_share_in;	/* default TLS model: no DF_STATIC_TLS */
 
-/* Polls of the word before a follower sleeps (~2 us of pause). */
-#define SPIN 100
+/*
+ * A follower's polls of the word, then its sched_yield() calls, before
+ * it sleeps (test builds may set their own).
+ */
+#ifndef SPIN
+#define SPIN 10
+#endif
+#ifndef YIELDS
+#define YIELDS 64
+#endif
 
 /* The word's bit and the futex bit of the waiters for count target. */
 static uint32_t wait_bit(uint32_t target)
@@ -129,14 +138,17 @@ static int reached(uint32_t v, uint32_t target)
 /*
  * The barrier that v shows running may have begun before this call:
  * the next one is needed, two completions from v's count. A follower
- * sleeps for its target's parity, so that the barrier before it wakes
- * only one of the followers (to lead it).
+ * waits in three steps, each bounded: SPIN polls of the word, then up
+ * to YIELDS sched_yield() calls, then a futex sleep for its target's
+ * parity (so that the barrier before it wakes only one of the
+ * followers, to lead it). A wake-up restarts the yields.
  */
 long mbi_share_follow(struct mbi_share_slot *s, uint32_t v, int backend,
 		      int cmd)
 {
 	uint32_t target = (v & MBI_SHARE_COUNT_MASK) + 2 * MBI_SHARE_COUNT_ONE;
 	uint32_t bit = wait_bit(target);
+	int polls = 0;
 
 	for (;;) {
 		if (reached(v, target)) {
@@ -155,22 +167,24 @@ long mbi_share_follow(struct mbi_share_slot *s, uint32_t v, int backend,
 				return mbi_share_lead(s, v, backend, cmd);
 			continue;
 		}
-		/* Acquire pairs with [d] when v shows it (then re-checked). */
-		if (!(v & bit) &&
-		    !__atomic_compare_exchange_n(&s->word, &v, v | bit, 0,
-						 __ATOMIC_ACQUIRE,
-						 __ATOMIC_ACQUIRE))
-			continue;
-		/*
-		 * A short spin first (about a kernel barrier's time on few
-		 * CPUs, far less than a futex sleep and wake-up), then sleep.
-		 */
-		for (int i = 0; i < SPIN && __atomic_load_n(&s->word,
-				__ATOMIC_RELAXED) == (v | bit); i++)
+		if (polls < SPIN) {
 			membarrier_arch_relax();
-		if (__atomic_load_n(&s->word, __ATOMIC_RELAXED) == (v | bit))
+			polls++;
+		} else if (polls < SPIN + YIELDS) {
+			/* Runnable threads, the leader among them, go first. */
+			mbi_syscall3(SYS_sched_yield, 0, 0, 0);
+			polls++;
+		} else {
+			/* Acquire pairs with [d] when v shows it (re-checked). */
+			if (!(v & bit) &&
+			    !__atomic_compare_exchange_n(&s->word, &v, v | bit, 0,
+							 __ATOMIC_ACQUIRE,
+							 __ATOMIC_ACQUIRE))
+				continue;
 			mbi_futex_wait_bits(&s->word, v | bit,
 					    futex_bit(target));
+			polls = SPIN;
+		}
 		/* [e]: acquire pairs with the leader's release at [d]. */
 		v = __atomic_load_n(&s->word, __ATOMIC_ACQUIRE);
 	}
