@@ -7,9 +7,9 @@
  * share.c and the futex helpers are compiled into this program with a
  * mock mbi_backend_call() (the library's copies are hidden), so that
  * the barriers' begin/complete order is known exactly, and their length
- * chosen: 50 us (sleeps: followers outwait their polls and yields, and
- * sleep on the futex) and 3 us (about a kernel barrier with an IPI on
- * this 2-CPU guest: followers are served while polling or yielding):
+ * chosen: 50 us (callers meet: most calls sleep on the futex, and
+ * leaders run the next barrier for sleepers) and 3 us (about a kernel
+ * barrier with an IPI on a 2-CPU guest: sleeps race with completions):
  *  - k+1, not k: a caller reads the number of barriers begun before its
  *    call; on return, at least one more must have completed (the mutant
  *    that accepts the running barrier fails this at the first meeting);
@@ -149,9 +149,12 @@ static void test_next_barrier(unsigned int us, int n)
 	       "after a barrier begun after it (%lu early)", us, THREADS, n,
 	       early);
 	tap_ok(!wrong_result, "%u us: every call returned 0", us);
+	/* Barriers no call led: leaders served sleepers (mbi_share_wake). */
 	tap_diag("%u us: %lu barriers for %d calls (%lu shared, %lu futex "
-		 "sleeps)", us, completed - c0, THREADS * n,
-		 shared_calls - s0, futex_sleeps);
+		 "sleeps, %ld barriers run for sleepers)", us, completed - c0,
+		 THREADS * n, shared_calls - s0, futex_sleeps,
+		 (long)(completed - c0) -
+		 (long)(THREADS * n - (shared_calls - s0)));
 	/*
 	 * 50 us barriers always meet: a caller arriving in the 50 us
 	 * another's takes shares (not guaranteed for 3 us ones on a
