@@ -53,14 +53,14 @@
  * process and 3.7-7.5 us when one does (a poller, a yielder), a context
  * switch between two threads of one CPU (sched_yield() ping-pong) about
  * 4.2 us, a futex wake-up across CPUs 9-10 us. Bench concurrent there
- * (medians of 5 alternating runs, ratio to the raw call; the machine
- * loaded, the bench in an autogroup of its own at nice -20), callers
- * 2/4/8: polling ~2 us before the sleep 2.4/1.16/1.01; polling, then up
- * to 64 sched_yield() calls 0.88/1.04/1.13; sleeping at once 3.0/2.3/
- * 1.37. The ceiling on 2 CPUs: a follower's call costs at least a
- * switch out and one back in, each about what the IPI barrier it
- * shares costs, so shared barriers gain most where the followers'
- * sleep lets the leader's barriers skip the IPI.
+ * (ratio to the raw call, medians of 10 alternating runs, 5 for the
+ * yields; the machine loaded, the bench in an autogroup of its own at
+ * nice -20), callers 2/4/8: polling ~2 us before the sleep 2.0/1.08/
+ * 0.88; polling, then up to 64 sched_yield() calls 0.88/1.04/1.13;
+ * sleeping at once 2.9/2.05/1.27. The ceiling on 2 CPUs: a follower's
+ * call costs at least a switch out and one back in, each about what
+ * the IPI barrier it shares costs, so shared barriers gain most where
+ * the followers' sleep lets the leader's barriers skip the IPI.
  *
  * Who leads: whoever finds RUNNING clear, an arriving caller or a woken
  * follower. The leader whose barrier completes with followers asleep
