@@ -52,7 +52,7 @@
  * barrier takes 0.2-0.44 us when no other CPU runs a thread of the
  * process and 3.7-7.5 us when one does (a poller, a yielder), a context
  * switch between two threads of one CPU (sched_yield() ping-pong) about
- * 4.2 us, a futex wake-up across CPUs 9-10 us. Bench concurrent there
+ * 4.2 us, a futex hand-off across CPUs 9-10 us at best. Bench concurrent
  * (ratio to the raw call, medians of 10 alternating runs, 5 for the
  * yields; the machine loaded, the bench in an autogroup of its own at
  * nice -20), callers 2/4/8: polling ~2 us before the sleep 2.0/1.08/
