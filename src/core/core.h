@@ -208,8 +208,12 @@ extern __thread int mbi_share_in;
 
 long mbi_share_follow(struct mbi_share_slot *s, uint32_t v, int backend,
 		      int cmd);
-/* The leader's wake-ups; old: the word before its completion [d]. */
-void mbi_share_wake(struct mbi_share_slot *s, uint32_t old, long ret);
+/*
+ * The leader's wake-ups; old: the word before its completion [d];
+ * serve: it may run the next barrier for its sleepers.
+ */
+void mbi_share_wake(struct mbi_share_slot *s, uint32_t old, long ret,
+		    int backend, int cmd, int serve);
 
 static inline struct mbi_share_slot *mbi_share_slot_of(int cmd,
 						       unsigned int flags)
@@ -238,15 +242,14 @@ long mbi_share_run(int backend, int cmd, unsigned int flags, int cpu_id)
 	return mbi_backend_call(backend, cmd, flags, cpu_id);
 }
 
-/* Lead the barrier after the count in v, read at [b]. */
+/* Lead the barrier after the count read at [b]; serve: as above. */
 static inline __attribute__((always_inline))
-long mbi_share_lead(struct mbi_share_slot *s, uint32_t v, int backend,
-		    int cmd)
+long mbi_share_lead(struct mbi_share_slot *s, int backend, int cmd,
+		    int serve)
 {
 	long ret = mbi_share_run(backend, cmd, 0, -1);
 	uint32_t old;
 
-	(void)v;
 	/*
 	 * [d]: clears RUNNING and, unless the barrier failed, completes it;
 	 * release pairs with the followers' acquire at [e].
@@ -258,7 +261,7 @@ long mbi_share_lead(struct mbi_share_slot *s, uint32_t v, int backend,
 		old = __atomic_fetch_sub(&s->word, MBI_SHARE_RUNNING,
 					 __ATOMIC_RELEASE);
 	if (membarrier_unlikely(old & MBI_SHARE_WAITERS))
-		mbi_share_wake(s, old, ret);
+		mbi_share_wake(s, old, ret, backend, cmd, serve);
 	return ret;
 }
 
@@ -284,7 +287,7 @@ long mbi_share_barrier(int backend, int cmd, unsigned int flags, int cpu_id)
 	 */
 	v = __atomic_fetch_or(&s->word, MBI_SHARE_RUNNING, __ATOMIC_ACQ_REL);
 	if (membarrier_likely(!(v & MBI_SHARE_RUNNING)))
-		ret = mbi_share_lead(s, v, backend, cmd);
+		ret = mbi_share_lead(s, backend, cmd, 1);
 	else
 		ret = mbi_share_follow(s, v, backend, cmd);
 	/* Pairs with the signal fence above: the RMWs stay inside. */

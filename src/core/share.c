@@ -42,13 +42,32 @@
  * would not do: it may have interrupted T before x = 1 (the reason C
  * waits for k + 1, the one [b] began after [a]).
  *
- * Waiting: a follower polls the word about 2 us (SPIN pauses), then
- * sleeps on the futex. On few CPUs a kernel barrier takes about a
- * microsecond, far less than a futex sleep and wake-up (several), and
- * sleeping every follower made sharing slower than queueing in the
- * kernel (bench concurrent, 2 CPUs: 0.14 at 8 callers; with the poll
- * 1.4-1.6, and 4.8-5.7 at 2 callers). The poll is bounded, so waiting
- * callers do not hold a CPU away from a long barrier.
+ * Waiting: a follower sleeps on the futex at once, and the leader
+ * wakes all the followers of its barrier in one call. A follower that
+ * polled or yielded instead would be a running thread of the process,
+ * and the kernel interrupts exactly the CPUs that run one (the test of
+ * each CPU's current task's mm in membarrier_private_expedited(),
+ * kernel/sched/membarrier.c): the barrier it waits for would cost an
+ * IPI more. On the 2-CPU KVM guest this was measured on, a kernel
+ * barrier takes 0.2-0.44 us when no other CPU runs a thread of the
+ * process and 3.7-7.5 us when one does (a poller, a yielder), a context
+ * switch between two threads of one CPU (sched_yield() ping-pong) about
+ * 4.2 us, a futex hand-off across CPUs 9-10 us at best. Bench concurrent
+ * (ratio to the raw call, medians of 10 alternating runs, 5 for the
+ * yields; the machine loaded, the bench in an autogroup of its own at
+ * nice -20), callers 2/4/8: polling ~2 us before the sleep 2.0/1.08/
+ * 0.88; polling, then up to 64 sched_yield() calls 0.88/1.04/1.13;
+ * sleeping at once 2.9/2.05/1.27. The ceiling on 2 CPUs: a follower's
+ * call costs at least a switch out and one back in, each about what
+ * the IPI barrier it shares costs, so shared barriers gain most where
+ * the followers' sleep lets the leader's barriers skip the IPI.
+ *
+ * Who leads: whoever finds RUNNING clear, an arriving caller or a woken
+ * follower. The leader whose barrier completes with followers asleep
+ * for the next one, and nobody leading it, runs it too ([b] is then its
+ * CAS in mbi_share_wake()), once: its own call is done, so the
+ * followers need no wake-up to lead. That leader serves no further; if
+ * more sleep for the one after, it wakes one of them to lead.
  *
  * What does not share: FLAG_CPU calls (PRIVATE_EXPEDITED_RSEQ on one
  * CPU) could share among callers naming the same CPU, by the same
@@ -75,9 +94,6 @@
 struct mbi_share_slot mbi_share_slots[MBI_SHARE_SLOTS];
 __thread int mbi_share_in;	/* default TLS model: no DF_STATIC_TLS */
 
-/* Polls of the word before a follower sleeps (~2 us of pause). */
-#define SPIN 100
-
 /* The word's bit and the futex bit of the waiters for count target. */
 static uint32_t wait_bit(uint32_t target)
 {
@@ -97,13 +113,18 @@ static void wake(struct mbi_share_slot *s, uint32_t target, int n)
 
 /*
  * After the barrier that made the count done: every waiter for done
- * returns; of the waiters for the next barrier, one is woken to lead it
- * (the others sleep on: it began after they arrived). After a failure,
- * everyone retries on their own.
+ * returns, woken in one call. Waiters for the next barrier need one
+ * begun after [d]: whoever set RUNNING since runs it, and its own [d]
+ * shows their bit. If nobody has, a leader that may serve runs it
+ * itself (once: its own call is done, so it serves no further), or
+ * wakes one of them to lead it. After a failure, everyone retries on
+ * their own.
  */
-void mbi_share_wake(struct mbi_share_slot *s, uint32_t old, long ret)
+void mbi_share_wake(struct mbi_share_slot *s, uint32_t old, long ret,
+		    int backend, int cmd, int serve)
 {
 	uint32_t done = (old & MBI_SHARE_COUNT_MASK) + MBI_SHARE_COUNT_ONE;
+	uint32_t v;
 
 	if (ret < 0) {
 		/* Relaxed: the woken acquire at [e] reads [d]'s sequence. */
@@ -116,7 +137,20 @@ void mbi_share_wake(struct mbi_share_slot *s, uint32_t old, long ret)
 		__atomic_fetch_and(&s->word, ~wait_bit(done), __ATOMIC_RELAXED);
 		wake(s, done, INT_MAX);
 	}
-	if (old & wait_bit(done + MBI_SHARE_COUNT_ONE))
+	if (!(old & wait_bit(done + MBI_SHARE_COUNT_ONE)))
+		return;
+	v = __atomic_load_n(&s->word, __ATOMIC_RELAXED);
+	if (v & MBI_SHARE_RUNNING)
+		return;
+	/* [b] for the serving leader: acquire pairs with [a] and [d]. */
+	if (serve && __atomic_compare_exchange_n(&s->word, &v,
+						 v | MBI_SHARE_RUNNING, 0,
+						 __ATOMIC_ACQ_REL,
+						 __ATOMIC_RELAXED)) {
+		mbi_share_lead(s, backend, cmd, 0);
+		return;
+	}
+	if (!(v & MBI_SHARE_RUNNING))
 		wake(s, done + MBI_SHARE_COUNT_ONE, 1);
 }
 
@@ -129,8 +163,8 @@ static int reached(uint32_t v, uint32_t target)
 /*
  * The barrier that v shows running may have begun before this call:
  * the next one is needed, two completions from v's count. A follower
- * sleeps for its target's parity, so that the barrier before it wakes
- * only one of the followers (to lead it).
+ * sleeps at once, on the futex bit of its target's parity (so that the
+ * barrier before it wakes none of them but, at most, one to lead it).
  */
 long mbi_share_follow(struct mbi_share_slot *s, uint32_t v, int backend,
 		      int cmd)
@@ -152,7 +186,7 @@ long mbi_share_follow(struct mbi_share_slot *s, uint32_t v, int backend,
 							v | MBI_SHARE_RUNNING, 0,
 							__ATOMIC_ACQ_REL,
 							__ATOMIC_ACQUIRE))
-				return mbi_share_lead(s, v, backend, cmd);
+				return mbi_share_lead(s, backend, cmd, 1);
 			continue;
 		}
 		/* Acquire pairs with [d] when v shows it (then re-checked). */
@@ -161,16 +195,7 @@ long mbi_share_follow(struct mbi_share_slot *s, uint32_t v, int backend,
 						 __ATOMIC_ACQUIRE,
 						 __ATOMIC_ACQUIRE))
 			continue;
-		/*
-		 * A short spin first (about a kernel barrier's time on few
-		 * CPUs, far less than a futex sleep and wake-up), then sleep.
-		 */
-		for (int i = 0; i < SPIN && __atomic_load_n(&s->word,
-				__ATOMIC_RELAXED) == (v | bit); i++)
-			membarrier_arch_relax();
-		if (__atomic_load_n(&s->word, __ATOMIC_RELAXED) == (v | bit))
-			mbi_futex_wait_bits(&s->word, v | bit,
-					    futex_bit(target));
+		mbi_futex_wait_bits(&s->word, v | bit, futex_bit(target));
 		/* [e]: acquire pairs with the leader's release at [d]. */
 		v = __atomic_load_n(&s->word, __ATOMIC_ACQUIRE);
 	}
