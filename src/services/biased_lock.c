@@ -30,7 +30,7 @@
 #define OWNER_HASH(l)	((size_t)(((uintptr_t)(l) * 0x9e3779b97f4a7c15ull) >> 54))
 
 static struct owner_slot {
-	struct mbbias *lock;
+	uintptr_t lock;		/* the lock's address: a key, no pointer */
 	int tid;
 } owners[OWNER_SLOTS];
 
@@ -39,17 +39,18 @@ static int *owner_of(struct mbbias *l, int add)
 {
 	for (size_t i = 0, h = OWNER_HASH(l); i < OWNER_SLOTS; i++) {
 		struct owner_slot *s = &owners[(h + i) % OWNER_SLOTS];
-		struct mbbias *k = __atomic_load_n(&s->lock, __ATOMIC_RELAXED);
+		uintptr_t k = __atomic_load_n(&s->lock, __ATOMIC_RELAXED);
 
 		if (!k) {
 			if (!add)
 				return NULL;
-			if (__atomic_compare_exchange_n(&s->lock, &k, l, 0,
+			if (__atomic_compare_exchange_n(&s->lock, &k,
+							(uintptr_t)l, 0,
 							__ATOMIC_RELAXED,
 							__ATOMIC_RELAXED))
 				return &s->tid;
 		}
-		if (k == l)
+		if (k == (uintptr_t)l)
 			return &s->tid;
 	}
 	return NULL;
@@ -63,6 +64,32 @@ static void owner_forget(struct mbbias *l)
 		__atomic_store_n(tid, 0, __ATOMIC_RELAXED);
 }
 
+/*
+ * This thread's id, cached: the check runs on every owner lock of a
+ * checked program. The child of fork() has a new id: the handler clears
+ * the cache of the one thread it keeps.
+ */
+static __thread int self_tid;
+static pthread_once_t self_once = PTHREAD_ONCE_INIT;
+
+static void self_forget(void)
+{
+	self_tid = 0;
+}
+
+static void self_at_fork(void)
+{
+	pthread_atfork(NULL, NULL, self_forget);
+}
+
+static int self(void)
+{
+	pthread_once(&self_once, self_at_fork);
+	if (!self_tid)
+		self_tid = mbi_gettid();
+	return self_tid;
+}
+
 static int thread_alive(int tid)
 {
 	return mbi_syscall3(SYS_tgkill, mbi_getpid(), tid, 0) != -ESRCH;
@@ -70,7 +97,7 @@ static int thread_alive(int tid)
 
 MEMBARRIER_API void mbbias_owner_check(struct mbbias *l)
 {
-	int me = mbi_gettid(), *slot = owner_of(l, 1), owner;
+	int me = self(), *slot = owner_of(l, 1), owner;
 
 	if (!slot)
 		return;
