@@ -113,6 +113,11 @@
 #include <membarrier/compiler.h>
 #include <membarrier/fence.h>
 
+#ifdef MEMBARRIER_DEBUG		/* the checked read side's report */
+#include <stdio.h>
+#include <stdlib.h>
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -249,9 +254,6 @@ MEMBARRIER_API void mbrcu_wake_updater(struct mbrcu_reader *r);
  * the flavor's prefix and the misuse, then abort.
  */
 #ifdef MEMBARRIER_DEBUG
-#include <stdio.h>
-#include <stdlib.h>
-
 static inline __attribute__((noreturn, cold)) void
 mbrcu_misuse_abort(const char *flavor, const char *what)
 {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 
 #include <membarrier/arch.h>
@@ -90,9 +91,33 @@ static int self(void)
 	return self_tid;
 }
 
+/*
+ * tgkill(2) with signal 0 still finds a thread on its way out: its
+ * pthread_join() returns once the kernel has cleared its tid word
+ * (exit_mm(), kernel/exit.c), before the task is unhashed. The ninth
+ * field of /proc/self/task/TID/stat, the task's flags, then has
+ * PF_EXITING (include/linux/sched.h), which exit_signals() sets earlier
+ * in do_exit(): such a thread is gone. Without /proc, tgkill alone.
+ */
+#define PF_EXITING_FLAG	0x4ul
+
 static int thread_alive(int tid)
 {
-	return mbi_syscall3(SYS_tgkill, mbi_getpid(), tid, 0) != -ESRCH;
+	char path[64], buf[512], *p;
+	unsigned long flags;
+	long n;
+
+	if (mbi_syscall3(SYS_tgkill, mbi_getpid(), tid, 0) == -ESRCH)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	n = mbi_read_file(path, buf, sizeof(buf));
+	if (n == -ENOENT || n == -ESRCH)
+		return 0;
+	/* The name in parentheses may hold anything: fields follow the last. */
+	p = n > 0 ? strrchr(buf, ')') : NULL;
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+		return 1;
+	return !(flags & PF_EXITING_FLAG);
 }
 
 MEMBARRIER_API void mbbias_owner_check(struct mbbias *l)

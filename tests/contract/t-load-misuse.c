@@ -191,7 +191,7 @@ static int underflow_unregister(void)
 	return 1;
 }
 
-/* ...and in the scan of the worker's grace period. */
+/* ...in the scan of the worker's grace period... */
 static int underflow_scan(void)
 {
 	if (fl->reg())
@@ -199,6 +199,35 @@ static int underflow_scan(void)
 	underflow_unchecked();
 	fl->call(&h1, count);
 	sleep(10);	/* the abort ends the process first */
+	return 1;
+}
+
+/* ...by the thread's own synchronize... */
+static int underflow_synchronize(void)
+{
+	if (fl->reg())
+		return 2;
+	underflow_unchecked();
+	fl->sync();
+	return 1;
+}
+
+static void *underflow_thread(void *arg)
+{
+	(void)arg;
+	if (!fl->reg())
+		underflow_unchecked();
+	return NULL;
+}
+
+/* ...and when the thread exits without unregistering. */
+static int underflow_exit(void)
+{
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, underflow_thread, NULL))
+		return 2;
+	pthread_join(t, NULL);
 	return 1;
 }
 
@@ -219,9 +248,25 @@ static int unregister_inside(void)
 	return ok && !fl->reader() ? 0 : 1;
 }
 
-/* The control: balanced, nested sections, then unregistration. */
+static void *balanced_thread(void *arg)
+{
+	(void)arg;
+	if (!fl->reg()) {
+		fl->lock();
+		fl->unlock();
+	}
+	return NULL;
+}
+
+/* The control: balanced, nested sections, then unregistration; a thread
+ * that exits registered; grace periods that scan both. */
 static int balanced(void)
 {
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, balanced_thread, NULL))
+		return 2;
+	pthread_join(t, NULL);
 	if (fl->reg())
 		return 2;
 	fl->lock();
@@ -330,6 +375,12 @@ static const struct {
 	{ "_read_unlock compiled unchecked, unbalanced, then a grace period",
 	  "_read_unlock without read_lock (nesting underflow), found by a "
 	  "grace period's scan", underflow_scan, 1, UNDEFINED },
+	{ "_read_unlock compiled unchecked, unbalanced, then synchronize",
+	  "_read_unlock without read_lock (nesting underflow), found by "
+	  "synchronize", underflow_synchronize, 1, UNDEFINED },
+	{ "_read_unlock compiled unchecked, unbalanced, then thread exit",
+	  "_read_unlock without read_lock (nesting underflow), found by "
+	  "thread exit", underflow_exit, 1, UNDEFINED },
 	{ "_unregister_thread inside a read-side critical section",
 	  "_unregister_thread inside a read-side critical section",
 	  unregister_inside, 1, EINVAL_OR_IGNORED },
