@@ -220,15 +220,21 @@ static void *underflow_thread(void *arg)
 	return NULL;
 }
 
-/* ...and when the thread exits without unregistering. */
-static int underflow_exit(void)
+/* Run fn on a thread to its end: 0, or -1 if it could not start. */
+static int run_thread(void *(*fn)(void *))
 {
 	pthread_t t;
 
-	if (pthread_create(&t, NULL, underflow_thread, NULL))
-		return 2;
+	if (pthread_create(&t, NULL, fn, NULL))
+		return -1;
 	pthread_join(t, NULL);
-	return 1;
+	return 0;
+}
+
+/* ...and when the thread exits without unregistering. */
+static int underflow_exit(void)
+{
+	return run_thread(underflow_thread) ? 2 : 1;
 }
 
 /* unregister_thread inside a read-side critical section. */
@@ -262,12 +268,7 @@ static void *balanced_thread(void *arg)
  * that exits registered; grace periods that scan both. */
 static int balanced(void)
 {
-	pthread_t t;
-
-	if (pthread_create(&t, NULL, balanced_thread, NULL))
-		return 2;
-	pthread_join(t, NULL);
-	if (fl->reg())
+	if (run_thread(balanced_thread) || fl->reg())
 		return 2;
 	fl->lock();
 	fl->lock();
