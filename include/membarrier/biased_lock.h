@@ -26,7 +26,8 @@
  * - a program built with MEMBARRIER_DEBUG (its own compile: the owner's
  *   fast path is inline) calls mbbias_owner_check() on each owner lock;
  *   the library keeps each lock's owner by address, and a caller that is
- *   not the owner while the owner lives (tgkill(2) with signal 0) aborts;
+ *   not the owner while the owner lives (tgkill(2) finds it, and its
+ *   /proc flags do not show it exiting) aborts;
  * - a checked library (make MEMBARRIER_DEBUG=1) makes the same check on
  *   the owner's slow paths, after revocation, whatever the program's
  *   build.

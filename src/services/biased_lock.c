@@ -129,7 +129,7 @@ MEMBARRIER_API void mbbias_owner_check(struct mbbias *l)
 	owner = __atomic_load_n(slot, __ATOMIC_RELAXED);
 	while (owner != me) {
 		if (owner && thread_alive(owner))
-			mbi_misuse_fatal("mbbias_owner_lock(%p) on thread %d: "
+			mbi_misuse_fatal("mbbias owner path (%p) on thread %d: "
 					 "a second owner (thread %d, alive, "
 					 "owns the lock)", (void *)l, me, owner);
 		if (__atomic_compare_exchange_n(slot, &owner, me, 0,
