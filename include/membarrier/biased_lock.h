@@ -16,6 +16,22 @@
  * The revoker then waits for owner_busy == 0 (acquire, pairing with the
  * owner's release in mbbias_owner_unlock()) before it enters. Where no
  * backend can serve the heavy fence, a lock starts revoked.
+ *
+ * The owner is the first thread to call mbbias_owner_lock() after
+ * mbbias_init(); while it lives, no other thread may call
+ * mbbias_owner_lock() or mbbias_owner_unlock() on the lock (two owners
+ * would both take the fast path: no mutual exclusion). Once it has
+ * exited, the next caller becomes the owner. Where a second owner is
+ * caught (it aborts with "libmembarrier: misuse: ... a second owner"):
+ * - a program built with MEMBARRIER_DEBUG (its own compile: the owner's
+ *   fast path is inline) calls mbbias_owner_check() on each owner lock;
+ *   the library keeps each lock's owner by address, and a caller that is
+ *   not the owner while the owner lives (tgkill(2) finds it, and its
+ *   /proc flags do not show it exiting) aborts;
+ * - a checked library (make MEMBARRIER_DEBUG=1) makes the same check on
+ *   the owner's slow paths, after revocation, whatever the program's
+ *   build.
+ * Otherwise two owners are undefined: the fast path pays for no check.
  */
 #ifndef MEMBARRIER_BIASED_LOCK_H
 #define MEMBARRIER_BIASED_LOCK_H
@@ -45,6 +61,13 @@ MEMBARRIER_API void mbbias_destroy(struct mbbias *l);
 MEMBARRIER_API void mbbias_owner_lock_slow(struct mbbias *l);
 MEMBARRIER_API void mbbias_owner_unlock_slow(struct mbbias *l);
 
+/*
+ * The checked fast path's (MEMBARRIER_DEBUG): make the caller the owner
+ * of l if it has none or its owner has exited, else abort unless the
+ * caller is the owner.
+ */
+MEMBARRIER_API void mbbias_owner_check(struct mbbias *l);
+
 /* Any thread but the owner: revokes the bias on first use. */
 MEMBARRIER_API void mbbias_lock(struct mbbias *l);
 MEMBARRIER_API void mbbias_unlock(struct mbbias *l);
@@ -66,6 +89,9 @@ static inline int mbbias_revoked(struct mbbias *l)
  */
 static inline void mbbias_owner_lock(struct mbbias *l)
 {
+#ifdef MEMBARRIER_DEBUG
+	mbbias_owner_check(l);
+#endif
 	__atomic_store_n(&l->owner_busy, 1, __ATOMIC_RELAXED);
 	mbfence_light();	/* pairs with mbfence_heavy() in the revoker */
 	if (membarrier_likely(!__atomic_load_n(&l->revoked, __ATOMIC_RELAXED)))
@@ -75,6 +101,9 @@ static inline void mbbias_owner_lock(struct mbbias *l)
 
 static inline void mbbias_owner_unlock(struct mbbias *l)
 {
+#ifdef MEMBARRIER_DEBUG
+	mbbias_owner_check(l);
+#endif
 	if (membarrier_unlikely(l->owner_slow)) {
 		mbbias_owner_unlock_slow(l);
 		return;

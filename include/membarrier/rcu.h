@@ -53,10 +53,13 @@
  * when the readers are busy.
  *
  * Rules: a thread registers before its first read-side critical section
- * (mbrcu_read_lock() on an unregistered thread dereferences NULL); a
- * critical section must not call mbrcu_synchronize() or mbrcu_barrier()
- * (they would wait for it: they abort instead); nesting is limited to
- * 65535 levels; callbacks must not call fork() or mbrcu_barrier(). A
+ * (mbrcu_read_lock() on an unregistered thread dereferences NULL) and
+ * unregisters outside any; every mbrcu_read_unlock() matches an
+ * mbrcu_read_lock(); a head is queued by mbrcu_call() again only once
+ * its callback has begun; a critical section must not call
+ * mbrcu_synchronize() or mbrcu_barrier() (they would wait for it: they
+ * abort instead); nesting is limited to 65535 levels; callbacks must not
+ * call fork() or mbrcu_barrier(). A
  * thread that exits without unregistering, inside a critical section or
  * not, is unregistered by a thread-specific data destructor. fork() is
  * safe anywhere, in a critical section too: the child keeps its own
@@ -75,6 +78,30 @@
  * ctr = 0 is a release that the scan's acquire load of ctr picks up. The
  * read side of normal builds is unchanged.
  *
+ * Misuse, and where it is caught (each flavor alike; a check aborts with
+ * "libmembarrier: misuse: " and the misuse's name):
+ * - in the program's own compile, when it defines MEMBARRIER_DEBUG (the
+ *   read side is inline, as liburcu's DEBUG_RCU checks): read_lock or
+ *   read_unlock on an unregistered thread, nesting deeper than 65535,
+ *   read_unlock without read_lock (nesting underflow). Without
+ *   MEMBARRIER_DEBUG none of it is compiled: the read side is the same
+ *   instructions as before the checks existed.
+ * - in the library, on slow paths only (the read side pays nothing):
+ *   unregister_thread inside a read-side critical section (a concurrent
+ *   synchronize would return while the reader is inside): a checked
+ *   library (make MEMBARRIER_DEBUG=1) aborts, a normal one ignores the
+ *   call and the thread stays registered. The counter an unbalanced
+ *   read_unlock leaves (a period later than the current one) is seen by
+ *   unregistration, thread exit, the thread's own synchronize or barrier
+ *   and every grace period's scan: a checked library aborts; for a
+ *   normal one the misuse is undefined (the next read_lock may look
+ *   quiescent to updaters). call() of a head already queued whose
+ *   callback has not begun: a checked library aborts wherever in the
+ *   queue the head is (it keeps the queued heads in a tree); a normal one
+ *   drops the call when the head is the first or the last queued (an O(1)
+ *   look under the queue's lock), else the misuse is undefined (callbacks
+ *   are lost, or run in a loop).
+ *
  * <membarrier/rcu_fence.h> has the fence-in-reader flavor (the baseline),
  * <membarrier/rcu_list.h> a list, <membarrier/rcu_hash.h> a hash table.
  */
@@ -85,6 +112,11 @@
 
 #include <membarrier/compiler.h>
 #include <membarrier/fence.h>
+
+#ifdef MEMBARRIER_DEBUG		/* the checked read side's report */
+#include <stdio.h>
+#include <stdlib.h>
+#endif
 
 #ifdef __cplusplus
 extern "C" {
@@ -196,8 +228,6 @@ struct mbrcu_gp {
 #define MBRCU_STORE_AFTER_MB(x, v)	MEMBARRIER_STORE_SHARED(x, v)
 #endif
 
-/* ---- the default flavor: mbrcu_* ---- */
-
 /*
  * The read side reaches its thread's record through initial-exec TLS: the
  * compiler then keeps the offset in a register, and each access is one
@@ -214,53 +244,36 @@ struct mbrcu_gp {
 #endif
 
 /*
- * Current grace-period word and this thread's record (NULL: unregistered).
- * The inline read side uses both: their types and layouts are ABI.
- */
-MEMBARRIER_API extern struct mbrcu_gp mbrcu_gp_state;
-MEMBARRIER_API extern __thread struct mbrcu_reader *mbrcu_tls_reader MBRCU_TLS;
-
-/*
- * Make the calling thread a reader: 0, 0 again if it already is one,
- * -ENOMEM, or -errno when no backend can serve the heavy fence here
- * (grace periods would then be unsound; nothing was registered).
- */
-MEMBARRIER_API int mbrcu_register_thread(void);
-
-/* Stop being a reader (outside any critical section). */
-MEMBARRIER_API void mbrcu_unregister_thread(void);
-
-/*
- * Wait until every read-side critical section that began before the call
- * has ended. Concurrent callers share grace periods. Never from inside a
- * critical section.
- */
-MEMBARRIER_API void mbrcu_synchronize(void);
-
-/*
- * Run func(head) from the flavor's worker thread after a grace period.
- * Callbacks of one flavor run in the order they were queued, in batches
- * that share a grace period. Any thread may call it, registered or not.
- */
-MEMBARRIER_API void mbrcu_call(struct mbrcu_head *head,
-			       void (*func)(struct mbrcu_head *head));
-
-/*
- * Wait until every callback queued before the call has run. Never from a
- * callback or a read-side critical section.
- */
-MEMBARRIER_API void mbrcu_barrier(void);
-
-/*
  * Slow path of the read side: an updater sleeps on this reader (of any
  * flavor).
  */
 MEMBARRIER_API void mbrcu_wake_updater(struct mbrcu_reader *r);
 
 /*
+ * The checks of a program built with MEMBARRIER_DEBUG (see Misuse above):
+ * the flavor's prefix and the misuse, then abort.
+ */
+#ifdef MEMBARRIER_DEBUG
+static inline __attribute__((noreturn, cold)) void
+mbrcu_misuse_abort(const char *flavor, const char *what)
+{
+	fprintf(stderr, "libmembarrier: misuse: %s_%s\n", flavor, what);
+	abort();
+}
+#define MBRCU_CHECK(bad, flavor, what)					\
+	do {								\
+		if (membarrier_unlikely(bad))				\
+			mbrcu_misuse_abort(flavor, what);		\
+	} while (0)
+#else
+#define MBRCU_CHECK(bad, flavor, what)	((void)(flavor))
+#endif
+
+/*
  * The read side of every flavor, not public API: each flavor's
  * read_lock/read_unlock/read_ongoing instantiate these with its record,
- * its global word and its reader fence (a compile-time constant, inlined):
+ * its global word, its reader fence (a compile-time constant, inlined)
+ * and its prefix (for the checks' messages):
  * mbfence_light() for mbrcu_*, pairing with the updater's mbfence_heavy();
  * membarrier_arch_mb() for mbrcu_fence_* (rcu_fence.h), pairing with the
  * updater's smp_mb().
@@ -270,10 +283,14 @@ MEMBARRIER_API void mbrcu_wake_updater(struct mbrcu_reader *r);
  */
 static inline void mbrcu_reader_enter(struct mbrcu_reader *r,
 				      const struct mbrcu_gp *gp,
-				      void (*fence)(void))
+				      void (*fence)(void), const char *flavor)
 {
-	uint64_t t = MEMBARRIER_LOAD_SHARED(r->ctr);
+	uint64_t t;
 
+	MBRCU_CHECK(!r, flavor, "read_lock on an unregistered thread");
+	t = MEMBARRIER_LOAD_SHARED(r->ctr);
+	MBRCU_CHECK((t & MBRCU_NEST_MASK) == MBRCU_NEST_MASK, flavor,
+		    "read_lock nested deeper than 65535");
 	if (membarrier_likely(!(t & MBRCU_NEST_MASK)))
 		MEMBARRIER_STORE_SHARED(r->ctr, MEMBARRIER_LOAD_SHARED(gp->ctr));
 	else
@@ -286,10 +303,11 @@ static inline void mbrcu_reader_enter(struct mbrcu_reader *r,
 }
 
 static inline void mbrcu_reader_exit(struct mbrcu_reader *r,
-				     void (*fence)(void))
+				     void (*fence)(void), const char *flavor)
 {
 	uint64_t t;
 
+	MBRCU_CHECK(!r, flavor, "read_unlock on an unregistered thread");
 	/*
 	 * Order the critical section's accesses before the ctr store;
 	 * pairs with the end-of-grace-period fence, or where a flavor has
@@ -302,6 +320,8 @@ static inline void mbrcu_reader_exit(struct mbrcu_reader *r,
 	 */
 	fence();
 	t = MEMBARRIER_LOAD_SHARED(r->ctr);
+	MBRCU_CHECK(!(t & MBRCU_NEST_MASK), flavor,
+		    "read_unlock without read_lock (nesting underflow)");
 	if (membarrier_likely((t & MBRCU_NEST_MASK) == MBRCU_NEST_ONE)) {
 		MBRCU_STORE_AFTER_MB(r->ctr, 0);
 		/*
@@ -322,23 +342,59 @@ static inline int mbrcu_reader_ongoing(const struct mbrcu_reader *r)
 	return r && (MEMBARRIER_LOAD_SHARED(r->ctr) & MBRCU_NEST_MASK) != 0;
 }
 
-/* Enter a read-side critical section (nestable, wait-free). */
-static inline void mbrcu_read_lock(void)
-{
-	mbrcu_reader_enter(mbrcu_tls_reader, &mbrcu_gp_state, mbfence_light);
+/*
+ * A flavor's API, P_* with P its prefix and FENCE its reader fence:
+ *
+ * P_gp_state, P_tls_reader: the current grace-period word and this
+ *	thread's record (NULL: unregistered). The inline read side uses
+ *	both: their types and layouts are ABI.
+ * P_register_thread(): make the calling thread a reader: 0, 0 again if it
+ *	already is one, -ENOMEM, or -errno when no backend can serve the
+ *	flavor's updater fence here (grace periods would then be unsound;
+ *	nothing was registered).
+ * P_unregister_thread(): stop being a reader (outside any critical
+ *	section).
+ * P_synchronize(): wait until every read-side critical section that
+ *	began before the call has ended. Concurrent callers share grace
+ *	periods. Never from inside a critical section.
+ * P_call(head, func): run func(head) from the flavor's worker thread
+ *	after a grace period. Callbacks of one flavor run in the order they
+ *	were queued, in batches that share a grace period. Any thread may
+ *	call it, registered or not.
+ * P_barrier(): wait until every callback queued before the call has run.
+ *	Never from a callback or a read-side critical section.
+ * P_read_lock(): enter a read-side critical section (nestable,
+ *	wait-free).
+ * P_read_unlock(): leave a read-side critical section.
+ * P_read_ongoing(): non-zero inside a read-side critical section of this
+ *	flavor.
+ */
+#define MBRCU_FLAVOR_API(P, FENCE)					\
+MEMBARRIER_API extern struct mbrcu_gp P##_gp_state;			\
+MEMBARRIER_API extern __thread struct mbrcu_reader *P##_tls_reader	\
+	MBRCU_TLS;							\
+MEMBARRIER_API int P##_register_thread(void);				\
+MEMBARRIER_API void P##_unregister_thread(void);			\
+MEMBARRIER_API void P##_synchronize(void);				\
+MEMBARRIER_API void P##_call(struct mbrcu_head *head,			\
+			     void (*func)(struct mbrcu_head *head));	\
+MEMBARRIER_API void P##_barrier(void);					\
+static inline void P##_read_lock(void)					\
+{									\
+	mbrcu_reader_enter(P##_tls_reader, &P##_gp_state, FENCE, #P);	\
+}									\
+static inline void P##_read_unlock(void)				\
+{									\
+	mbrcu_reader_exit(P##_tls_reader, FENCE, #P);			\
+}									\
+static inline int P##_read_ongoing(void)				\
+{									\
+	return mbrcu_reader_ongoing(P##_tls_reader);			\
 }
 
-/* Leave a read-side critical section. */
-static inline void mbrcu_read_unlock(void)
-{
-	mbrcu_reader_exit(mbrcu_tls_reader, mbfence_light);
-}
+/* ---- the default flavor: mbrcu_*, readers fenced by mbfence_light() ---- */
 
-/* Non-zero inside a read-side critical section of this flavor. */
-static inline int mbrcu_read_ongoing(void)
-{
-	return mbrcu_reader_ongoing(mbrcu_tls_reader);
-}
+MBRCU_FLAVOR_API(mbrcu, mbfence_light)
 
 #ifdef __cplusplus
 }

@@ -26,38 +26,13 @@
 extern "C" {
 #endif
 
-/* The flavor's state, read by its inline read side: ABI, as in rcu.h. */
-MEMBARRIER_API extern struct mbrcu_gp mbrcu_fence_gp_state;
-MEMBARRIER_API extern __thread struct mbrcu_reader *mbrcu_fence_tls_reader
-	MBRCU_TLS;
-
 /*
- * As the mbrcu_* functions of <membarrier/rcu.h>, for this flavor; an
- * updater sleeping on one of its readers is woken by mbrcu_wake_updater().
+ * The API of <membarrier/rcu.h>, prefixed mbrcu_fence_ (MBRCU_FLAVOR_API
+ * there has its description), with smp_mb() as the reader fence; an
+ * updater sleeping on one of its readers is woken by
+ * mbrcu_wake_updater(). Its misuse checks are the default flavor's.
  */
-MEMBARRIER_API int mbrcu_fence_register_thread(void);
-MEMBARRIER_API void mbrcu_fence_unregister_thread(void);
-MEMBARRIER_API void mbrcu_fence_synchronize(void);
-MEMBARRIER_API void mbrcu_fence_call(struct mbrcu_head *head,
-				     void (*func)(struct mbrcu_head *head));
-MEMBARRIER_API void mbrcu_fence_barrier(void);
-
-/* The read side of rcu.h with smp_mb() as the reader fence. */
-static inline void mbrcu_fence_read_lock(void)
-{
-	mbrcu_reader_enter(mbrcu_fence_tls_reader, &mbrcu_fence_gp_state,
-			   membarrier_arch_mb);
-}
-
-static inline void mbrcu_fence_read_unlock(void)
-{
-	mbrcu_reader_exit(mbrcu_fence_tls_reader, membarrier_arch_mb);
-}
-
-static inline int mbrcu_fence_read_ongoing(void)
-{
-	return mbrcu_reader_ongoing(mbrcu_fence_tls_reader);
-}
+MBRCU_FLAVOR_API(mbrcu_fence, membarrier_arch_mb)
 
 #ifdef __cplusplus
 }

@@ -28,5 +28,9 @@ long mbi_service_barrier(int cmd, unsigned int flags, int cpu_id);
  */
 int mbi_misuse(int err, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* The same message, then abort in every build: for checks a caller asked
+ * for (a program built with MEMBARRIER_DEBUG). */
+void mbi_misuse_fatal(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2), noreturn, cold));
 
 #endif /* MBI_CORE_SERVICE_H */

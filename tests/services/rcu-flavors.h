@@ -30,30 +30,35 @@ struct flavor {
 	void (*call)(struct mbrcu_head *head, void (*func)(struct mbrcu_head *));
 	void (*barrier)(void);
 	struct mbrcu_gp *gp;
+	struct mbrcu_reader *(*reader)(void);	/* this thread's record */
 };
 
-/* The read side is inline: these give it an address. */
-static inline void lock_default(void) { mbrcu_read_lock(); }
-static inline void unlock_default(void) { mbrcu_read_unlock(); }
-static inline int ongoing_default(void) { return mbrcu_read_ongoing(); }
-static inline void lock_fence(void) { mbrcu_fence_read_lock(); }
-static inline void unlock_fence(void) { mbrcu_fence_read_unlock(); }
-static inline int ongoing_fence(void) { return mbrcu_fence_read_ongoing(); }
+/*
+ * The read side is inline: these give it an address (and the thread's
+ * record pointer, initial-exec TLS, a function).
+ */
+#define FLAVOR_ACCESSORS(P, S)						\
+static inline void lock_##S(void) { P##_read_lock(); }			\
+static inline void unlock_##S(void) { P##_read_unlock(); }		\
+static inline int ongoing_##S(void) { return P##_read_ongoing(); }	\
+static inline struct mbrcu_reader *reader_##S(void)			\
+{									\
+	return P##_tls_reader;						\
+}
+FLAVOR_ACCESSORS(mbrcu, default)
+FLAVOR_ACCESSORS(mbrcu_fence, fence)
 
-#define FLAVOR_MBRCU {							\
-	.name = "mbrcu", .reg = mbrcu_register_thread,			\
-	.unreg = mbrcu_unregister_thread, .lock = lock_default,		\
-	.unlock = unlock_default, .ongoing = ongoing_default,		\
-	.sync = mbrcu_synchronize, .call = mbrcu_call,			\
-	.barrier = mbrcu_barrier, .gp = &mbrcu_gp_state,		\
+/* Flavor P's entries; S names its accessors. */
+#define FLAVOR_OF(P, S) {						\
+	.name = #P, .reg = P##_register_thread,				\
+	.unreg = P##_unregister_thread, .lock = lock_##S,		\
+	.unlock = unlock_##S, .ongoing = ongoing_##S,			\
+	.sync = P##_synchronize, .call = P##_call,			\
+	.barrier = P##_barrier, .gp = &P##_gp_state,			\
+	.reader = reader_##S,						\
 }
-#define FLAVOR_MBRCU_FENCE {						\
-	.name = "mbrcu_fence", .reg = mbrcu_fence_register_thread,	\
-	.unreg = mbrcu_fence_unregister_thread, .lock = lock_fence,	\
-	.unlock = unlock_fence, .ongoing = ongoing_fence,		\
-	.sync = mbrcu_fence_synchronize, .call = mbrcu_fence_call,	\
-	.barrier = mbrcu_fence_barrier, .gp = &mbrcu_fence_gp_state,	\
-}
+#define FLAVOR_MBRCU		FLAVOR_OF(mbrcu, default)
+#define FLAVOR_MBRCU_FENCE	FLAVOR_OF(mbrcu_fence, fence)
 
 /* RCU_TORTURE_SECONDS, default 0.3; half of it under qemu-user (slow). */
 static inline double rcu_test_seconds(void)

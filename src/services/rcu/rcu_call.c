@@ -18,17 +18,54 @@
  * callbacks run in mbrcu_barrier() (drain_here()), on its caller.
  */
 #include <errno.h>
+#include <search.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "rcu_internal.h"
 
-static void run_batch(struct mbrcu_head *h)
+/*
+ * A head queued again before its callback has begun links the queue
+ * into a loop or cuts it short. A normal build catches the cheap case,
+ * the head first or last in the queue (mbi_rcu_call()); a checked build
+ * keeps every queued head in a tree, under the queue lock, from
+ * mbi_rcu_call() until just before its callback (which may queue it
+ * again).
+ */
+#ifdef MEMBARRIER_DEBUG
+static int head_cmp(const void *a, const void *b)
+{
+	return (uintptr_t)a < (uintptr_t)b ? -1 : (uintptr_t)a > (uintptr_t)b;
+}
+
+/* Under the queue lock: 1 if h is queued already, else note it (0). */
+static int queued_twice(struct mbi_rcu_worker *w, struct mbrcu_head *h)
+{
+	if (tfind(h, &w->queued, head_cmp))
+		return 1;
+	tsearch(h, &w->queued, head_cmp);	/* out of memory: unchecked */
+	return 0;
+}
+
+static void unqueued(struct mbi_rcu_worker *w, struct mbrcu_head *h)
+{
+	pthread_mutex_lock(&w->lock);
+	tdelete(h, &w->queued, head_cmp);
+	pthread_mutex_unlock(&w->lock);
+}
+#else
+#define queued_twice(w, h)	0
+#define unqueued(w, h)		((void)(w))
+#endif
+
+static void run_batch(struct mbi_rcu_worker *w, struct mbrcu_head *h)
 {
 	while (h) {
 		struct mbrcu_head *next = h->next;
 
+		unqueued(w, h);
 		h->func(h);
 		h = next;
 	}
@@ -51,7 +88,7 @@ static void complete_batch(struct mbi_rcu_flavor *f, struct mbrcu_head *batch)
 
 	mbi_rcu_synchronize(f);
 	pthread_mutex_lock(&w->cb_lock);
-	run_batch(batch);
+	run_batch(w, batch);
 	pthread_mutex_lock(&w->lock);
 	w->inflight = NULL;
 	pthread_mutex_unlock(&w->lock);
@@ -143,8 +180,15 @@ void mbi_rcu_call(struct mbi_rcu_flavor *f, struct mbrcu_head *head,
 		return;
 	}
 	mbi_rcu_flavor_init(f);	/* the fork handlers, before the worker */
-	head->func = func;
 	pthread_mutex_lock(&w->lock);
+	if (membarrier_unlikely(head == w->head || head == w->tail ||
+				queued_twice(w, head))) {
+		pthread_mutex_unlock(&w->lock);
+		mbi_misuse(EINVAL, "%s_call of a head queued twice (%p), "
+			   "before its callback ran", f->name, (void *)head);
+		return;
+	}
+	head->func = func;
 	enqueue(w, head);
 	if (w->running)
 		pthread_cond_signal(&w->work);
@@ -188,8 +232,7 @@ void mbi_rcu_barrier(struct mbi_rcu_flavor *f)
 {
 	struct rcu_barrier b = { .done = 0 };
 
-	mbi_rcu_check_not_reading(f, "barrier inside a read-side critical "
-				  "section");
+	mbi_rcu_check_not_reading(f, "barrier");
 	mbi_rcu_call(f, &b.head, barrier_done);
 	drain_here(f);
 	/* Acquire pairs with the release in barrier_done(). */

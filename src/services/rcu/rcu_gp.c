@@ -162,6 +162,7 @@ static int settle_one(struct mbi_rcu_flavor *f, struct mbi_rcu_record *rec,
 		ctr = load_ctr(rec);
 		switch (look(ctr, scan->target, scan->fenced)) {
 		case LOOK_DONE:
+			mbi_rcu_check_underflow(f, ctr, "a grace period's scan");
 			set_busy(rec, (ctr & MBRCU_NEST_MASK) != 0);
 			scan->busy += rec->busy;
 			return 1;
@@ -320,21 +321,42 @@ static void lead(struct mbi_rcu_flavor *f)
 	f->leader = 0;
 }
 
-/* A wait for grace periods from inside a critical section never ends. */
-void mbi_rcu_check_not_reading(struct mbi_rcu_flavor *f, const char *what)
+int mbi_rcu_check_underflow(const struct mbi_rcu_flavor *f, uint64_t ctr,
+			    const char *where)
+{
+	uint64_t now = MEMBARRIER_LOAD_SHARED(f->gp->ctr);
+
+	if (membarrier_likely(ctr >> MBRCU_NEST_BITS <= now >> MBRCU_NEST_BITS))
+		return 0;
+	mbi_misuse(EINVAL, "%s_read_unlock without read_lock (nesting "
+		   "underflow), found by %s", f->name, where);
+	return 1;
+}
+
+/*
+ * A wait for grace periods from inside a critical section never ends. A
+ * counter left by an unbalanced read_unlock is no critical section: the
+ * scan does not wait for it.
+ */
+void mbi_rcu_check_not_reading(struct mbi_rcu_flavor *f, const char *call)
 {
 	struct mbrcu_reader *me = *f->tls();
+	uint64_t ctr = me ? MEMBARRIER_LOAD_SHARED(me->ctr) : 0;
+	char what[64];
 
-	if (membarrier_unlikely(me && (MEMBARRIER_LOAD_SHARED(me->ctr) & MBRCU_NEST_MASK)))
-		mbi_rcu_die(f, what, EDEADLK);
+	if (membarrier_likely(!(ctr & MBRCU_NEST_MASK)) ||
+	    mbi_rcu_check_underflow(f, ctr, call))
+		return;
+	snprintf(what, sizeof(what), "%s inside a read-side critical section",
+		 call);
+	mbi_rcu_die(f, what, EDEADLK);
 }
 
 void mbi_rcu_synchronize(struct mbi_rcu_flavor *f)
 {
 	uint64_t need;
 
-	mbi_rcu_check_not_reading(f, "synchronize inside a read-side "
-				  "critical section");
+	mbi_rcu_check_not_reading(f, "synchronize");
 	mbi_rcu_flavor_init(f);
 	pthread_mutex_lock(&f->gp_lock);
 	need = f->started + 1;

@@ -64,6 +64,9 @@ struct mbi_rcu_worker {
 	int running;			/* a worker thread exists */
 	int failed;			/* pthread_create failed (reported) */
 	pthread_mutex_t cb_lock;	/* held while callbacks run */
+	void *queued;			/* checked builds: a tsearch(3) tree
+					 * of the heads queued whose callback
+					 * has not begun (under lock) */
 };
 
 struct mbi_rcu_flavor {
@@ -182,7 +185,16 @@ void mbi_rcu_registry_fork_child(struct mbi_rcu_flavor *f);
 
 /* rcu_gp.c */
 void mbi_rcu_synchronize(struct mbi_rcu_flavor *f);
-void mbi_rcu_check_not_reading(struct mbi_rcu_flavor *f, const char *what);
+/* Abort if this thread is in a read-side critical section: call is
+ * "synchronize" or "barrier", which would wait for it for ever. */
+void mbi_rcu_check_not_reading(struct mbi_rcu_flavor *f, const char *call);
+/*
+ * ctr shows the state an unbalanced read_unlock leaves: a period later
+ * than the current one (a reader's period is one the global word held).
+ * Then, in a checked build, abort naming the misuse and where, found.
+ */
+int mbi_rcu_check_underflow(const struct mbi_rcu_flavor *f, uint64_t ctr,
+			    const char *where);
 void mbi_rcu_die(const struct mbi_rcu_flavor *f, const char *what, int err)
 	__attribute__((noreturn, cold));
 /* In the child of fork(), gp_lock held: drop the period in progress. */

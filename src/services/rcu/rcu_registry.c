@@ -74,6 +74,8 @@ void mbi_rcu_reader_exit(void *arg)
 	struct mbi_rcu_record *rec = arg;
 	struct mbi_rcu_flavor *f = rec->flavor;
 
+	mbi_rcu_check_underflow(f, MEMBARRIER_LOAD_SHARED(rec->r.ctr),
+				"thread exit");
 	*f->tls() = NULL;
 	release_record(f, rec);
 }
@@ -106,10 +108,24 @@ void mbi_rcu_unregister(struct mbi_rcu_flavor *f)
 {
 	struct mbrcu_reader **slot = f->tls();
 	struct mbi_rcu_record *rec;
+	uint64_t ctr;
 
 	if (!*slot)
 		return;
 	rec = record_of(*slot);
+	/*
+	 * Inside a critical section, ctr = 0 would let a concurrent grace
+	 * period end while the thread reads, and its read_unlock would find
+	 * no record: a checked build aborts, a normal one keeps the thread
+	 * registered (the call is ignored).
+	 */
+	ctr = MEMBARRIER_LOAD_SHARED(rec->r.ctr);
+	if (membarrier_unlikely(ctr & MBRCU_NEST_MASK) &&
+	    !mbi_rcu_check_underflow(f, ctr, "unregister_thread")) {
+		mbi_misuse(EINVAL, "%s_unregister_thread inside a read-side "
+			   "critical section", f->name);
+		return;
+	}
 	*slot = NULL;
 	if (f->key_ok)
 		pthread_setspecific(f->key, NULL);
