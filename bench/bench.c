@@ -13,6 +13,7 @@
 
 #include "tool.h"
 #include "bench.h"
+#include "spawn.h"
 #include "rcu_bench.h"
 
 static const struct {
@@ -31,30 +32,13 @@ int bench_run_child(char *const argv[], const char *const env[],
 		    void (*on_line)(const char *line, void *arg), void *arg)
 {
 	char line[512];
-	int fds[2], status;
 	FILE *in;
-	pid_t pid;
+	int fd;
+	pid_t pid = spawn_piped(argv, env, &fd);
 
-	fflush(stdout);
-	if (pipe(fds))
+	if (pid < 0)
 		return -1;
-	pid = fork();
-	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		dup2(fds[1], STDOUT_FILENO);
-		close(fds[0]);
-		close(fds[1]);
-		for (int i = 0; env && env[i] && env[i + 1]; i += 2)
-			setenv(env[i], env[i + 1], 1);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	in = fdopen(fds[0], "r");
+	in = fdopen(fd, "r");
 	while (in && fgets(line, sizeof(line), in)) {
 		fputs(line, stdout);
 		fflush(stdout);
@@ -63,11 +47,8 @@ int bench_run_child(char *const argv[], const char *const env[],
 	if (in)
 		fclose(in);
 	else
-		close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return status;
+		close(fd);
+	return spawn_wait(pid);
 }
 
 static int cmp_double(const void *a, const void *b)
