@@ -2,6 +2,7 @@
 /* membarrier bench NAME: the benchmark table. */
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,19 +73,16 @@ static void crew_wake(int sig)
 	(void)sig;
 }
 
-static void *crew_spin(void *arg)
+/* A member of the crew: spins, or (arg 1) sleeps in pause(). */
+static void *crew_member(void *arg)
 {
-	(void)arg;
-	while (!crew_stop)
-		membarrier_arch_relax();
-	return NULL;
-}
+	int sleeps = (int)(intptr_t)arg;
 
-static void *crew_sleep(void *arg)
-{
-	(void)arg;
 	while (!crew_stop)
-		pause();
+		if (sleeps)
+			pause();
+		else
+			membarrier_arch_relax();
 	return NULL;
 }
 
@@ -99,8 +97,8 @@ void bench_crew_start(struct bench_crew *c, int spinning, int sleeping)
 	pthread_attr_setstacksize(&a, 64 * 1024);
 	for (int i = 0; i < spinning + sleeping &&
 	     c->n < (int)(sizeof(c->t) / sizeof(c->t[0])); i++)
-		if (!pthread_create(&c->t[c->n], &a, i < spinning ? crew_spin :
-				    crew_sleep, NULL))
+		if (!pthread_create(&c->t[c->n], &a, crew_member,
+				    (void *)(intptr_t)(i >= spinning)))
 			c->n++;
 	pthread_attr_destroy(&a);
 	usleep(2000);
