@@ -14,7 +14,7 @@
 
 #include "tool.h"
 #include "bench.h"
-#include "spawn.h"
+#include "spawn_piped.h"
 #include "rcu_bench.h"
 
 static const struct {

@@ -2,8 +2,8 @@
 /*
  * Run a child program and capture its standard output, for the tests
  * that compare programs' answers (conformance, differential) or embed a
- * child's TAP lines: the one copy of the timed read, on tools/spawn.h's
- * start and wait.
+ * child's TAP lines: the one copy of the timed read, on the start and
+ * wait of tools/spawn_piped.h.
  */
 #ifndef MEMBARRIER_TEST_CHILD_H
 #define MEMBARRIER_TEST_CHILD_H
@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "lib/clock.h"
-#include "spawn.h"
+#include "spawn_piped.h"
 
 /*
  * Run argv[0] (a path: no search) with argv; its standard output into

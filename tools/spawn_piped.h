@@ -5,8 +5,8 @@
  * benchmarks' children (bench/bench.c) and the tests' captured children
  * (tests/lib/child.h) share.
  */
-#ifndef MEMBARRIER_TOOL_SPAWN_H
-#define MEMBARRIER_TOOL_SPAWN_H
+#ifndef MEMBARRIER_TOOL_SPAWN_PIPED_H
+#define MEMBARRIER_TOOL_SPAWN_PIPED_H
 
 #include <errno.h>
 #include <stdio.h>
@@ -61,4 +61,4 @@ static inline int spawn_wait(pid_t pid)
 	return status;
 }
 
-#endif /* MEMBARRIER_TOOL_SPAWN_H */
+#endif /* MEMBARRIER_TOOL_SPAWN_PIPED_H */
