@@ -19,7 +19,7 @@
 
 static const struct {
 	const char *name;
-	int (*run)(int argc, char **argv);
+	tool_main_fn *run;
 } benches[] = {
 	{ "core", bench_core },
 	{ "backends", bench_backends },
