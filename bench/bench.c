@@ -2,6 +2,7 @@
 /* membarrier bench NAME: the benchmark table. */
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +14,12 @@
 
 #include "tool.h"
 #include "bench.h"
+#include "spawn_piped.h"
 #include "rcu_bench.h"
 
 static const struct {
 	const char *name;
-	int (*run)(int argc, char **argv);
+	tool_main_fn *run;
 } benches[] = {
 	{ "core", bench_core },
 	{ "backends", bench_backends },
@@ -31,30 +33,13 @@ int bench_run_child(char *const argv[], const char *const env[],
 		    void (*on_line)(const char *line, void *arg), void *arg)
 {
 	char line[512];
-	int fds[2], status;
 	FILE *in;
-	pid_t pid;
+	int fd;
+	pid_t pid = spawn_piped(argv, env, &fd);
 
-	fflush(stdout);
-	if (pipe(fds))
+	if (pid < 0)
 		return -1;
-	pid = fork();
-	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		dup2(fds[1], STDOUT_FILENO);
-		close(fds[0]);
-		close(fds[1]);
-		for (int i = 0; env && env[i] && env[i + 1]; i += 2)
-			setenv(env[i], env[i + 1], 1);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(fds[1]);
-	in = fdopen(fds[0], "r");
+	in = fdopen(fd, "r");
 	while (in && fgets(line, sizeof(line), in)) {
 		fputs(line, stdout);
 		fflush(stdout);
@@ -63,11 +48,8 @@ int bench_run_child(char *const argv[], const char *const env[],
 	if (in)
 		fclose(in);
 	else
-		close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return status;
+		close(fd);
+	return spawn_wait(pid);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -91,19 +73,16 @@ static void crew_wake(int sig)
 	(void)sig;
 }
 
-static void *crew_spin(void *arg)
+/* A member of the crew: spins, or (arg 1) sleeps in pause(). */
+static void *crew_member(void *arg)
 {
-	(void)arg;
-	while (!crew_stop)
-		membarrier_arch_relax();
-	return NULL;
-}
+	int sleeps = (int)(intptr_t)arg;
 
-static void *crew_sleep(void *arg)
-{
-	(void)arg;
 	while (!crew_stop)
-		pause();
+		if (sleeps)
+			pause();
+		else
+			membarrier_arch_relax();
 	return NULL;
 }
 
@@ -118,8 +97,8 @@ void bench_crew_start(struct bench_crew *c, int spinning, int sleeping)
 	pthread_attr_setstacksize(&a, 64 * 1024);
 	for (int i = 0; i < spinning + sleeping &&
 	     c->n < (int)(sizeof(c->t) / sizeof(c->t[0])); i++)
-		if (!pthread_create(&c->t[c->n], &a, i < spinning ? crew_spin :
-				    crew_sleep, NULL))
+		if (!pthread_create(&c->t[c->n], &a, crew_member,
+				    (void *)(intptr_t)(i >= spinning)))
 			c->n++;
 	pthread_attr_destroy(&a);
 	usleep(2000);

@@ -9,11 +9,11 @@
 
 #include <stddef.h>
 
-int bench_core(int argc, char **argv);
-int bench_backends(int argc, char **argv);
-int bench_services(int argc, char **argv);
-int bench_concurrent(int argc, char **argv);
-int bench_startup(int argc, char **argv);
+#include "tool.h"
+
+/* The benchmarks (bench rcu's is in rcu_bench.h). */
+tool_main_fn bench_core, bench_backends, bench_services, bench_concurrent,
+	bench_startup;
 
 /* Threads that spin (running) or sleep (pause()) while a cost is taken. */
 #include <pthread.h>

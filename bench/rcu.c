@@ -74,19 +74,11 @@ static int helper_path(char *buf, size_t size)
 {
 	const char *env = getenv("MEMBARRIER_BENCH_LIBURCU");
 	char self[PATH_MAX];
-	ssize_t n;
-	char *slash;
 
 	if (env && *env)
 		return snprintf(buf, size, "%s", env) >= (int)size ? -1 : 0;
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
+	if (tool_exe_dir(self, sizeof(self)))
 		return -1;
-	self[n] = '\0';
-	slash = strrchr(self, '/');
-	if (!slash)
-		return -1;
-	*slash = '\0';
 	if (snprintf(buf, size, "%s/../libexec/membarrier/bench-rcu-liburcu",
 		     self) < (int)size && !access(buf, X_OK))
 		return 0;

@@ -60,49 +60,38 @@ struct worker {
 	int error;
 } __attribute__((aligned(128)));
 
-static uint64_t loop_percpu(struct run *r)
+/*
+ * BATCH operations of r->kind. Each kind has a loop of its own, so that
+ * the choice is made once a batch and each operation is called directly.
+ */
+static void batch(struct run *r)
 {
-	uint64_t ops = 0;
-
-	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
+	switch (r->kind) {
+	case KIND_PERCPU:
 		for (int i = 0; i < BATCH; i++)
 			mbrseq_percpu_add(r->pc, 0, 1);
-		ops += BATCH;
-	}
-	return ops;
-}
-
-static uint64_t loop_fallback(struct run *r)
-{
-	uint64_t ops = 0;
-
-	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
+		break;
+	case KIND_FALLBACK:
 		for (int i = 0; i < BATCH; i++)
 			mbrseq_fallback_add(r->pc, 0, 1);
-		ops += BATCH;
-	}
-	return ops;
-}
-
-static uint64_t loop_cid(struct run *r)
-{
-	uint64_t ops = 0;
-
-	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
+		break;
+	case KIND_CID:
 		for (int i = 0; i < BATCH; i++)
 			mbrseq_cid_counter_add(r->cid, 1);
-		ops += BATCH;
+		break;
+	default:
+		for (int i = 0; i < BATCH; i++)
+			__atomic_fetch_add(&r->shared, 1, __ATOMIC_RELAXED);
 	}
-	return ops;
 }
 
-static uint64_t loop_atomic(struct run *r)
+/* Batches until phase() stops the workers: the operations made. */
+static uint64_t loop(struct run *r)
 {
 	uint64_t ops = 0;
 
 	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
-		for (int i = 0; i < BATCH; i++)
-			__atomic_fetch_add(&r->shared, 1, __ATOMIC_RELAXED);
+		batch(r);
 		ops += BATCH;
 	}
 	return ops;
@@ -125,19 +114,7 @@ static void *worker(void *arg)
 		membarrier_arch_relax();
 	if (w->error)
 		return NULL;
-	switch (r->kind) {
-	case KIND_PERCPU:
-		w->ops = loop_percpu(r);
-		break;
-	case KIND_FALLBACK:
-		w->ops = loop_fallback(r);
-		break;
-	case KIND_CID:
-		w->ops = loop_cid(r);
-		break;
-	default:
-		w->ops = loop_atomic(r);
-	}
+	w->ops = loop(r);
 	return NULL;
 }
 
@@ -239,61 +216,95 @@ static int line(const char *item, const char *name, const char *extra,
 	return 0;
 }
 
+/* The items: each counter against the shared atomic. */
+static const struct item {
+	const char *item, *name;
+	enum kind kind;
+} items[] = {
+	/* Critical sections, or the fallback where the process runs it. */
+	{ "percpu_counter", "percpu", KIND_PERCPU },
+	/* The fallback, forced. */
+	{ "percpu_counter_fallback", "fallback", KIND_FALLBACK },
+	/* The counter indexed by concurrency id. */
+	{ "cid_counter", "cid", KIND_CID },
+};
+
+#define NR_ITEMS	(sizeof(items) / sizeof(items[0]))
+
+/* The counter that kind adds to, in r: 0, or -1 without memory. */
+static int counter_create(struct run *r, enum kind kind)
+{
+	if (kind == KIND_CID)
+		return (r->cid = mbrseq_cid_counter_create()) ? 0 : -1;
+	return (r->pc = mbrseq_percpu_create()) ? 0 : -1;
+}
+
+/* Its sum; the counter is freed. */
+static uint64_t counter_finish(struct run *r, enum kind kind)
+{
+	uint64_t sum;
+
+	if (kind == KIND_CID) {
+		sum = (uint64_t)mbrseq_cid_counter_sum(r->cid);
+		mbrseq_cid_counter_destroy(r->cid);
+	} else {
+		sum = (uint64_t)mbrseq_percpu_sum(r->pc, -1, 0);
+		mbrseq_percpu_destroy(r->pc);
+	}
+	return sum;
+}
+
+/*
+ * What the line says of the path the run took (asked after it: the
+ * threads' first calls make the process's choice), and the limit, 0
+ * where there is none.
+ */
+static double item_path(enum kind kind, char *buf, size_t size)
+{
+	int fallback = mbrseq_fallback_active();
+
+	if (kind == KIND_CID) {
+		snprintf(buf, size, "source=%s ", mbrseq_cid_source());
+		return 0;
+	}
+	fallback |= kind == KIND_FALLBACK;
+	snprintf(buf, size, "path=%s ", fallback ? "fallback" : "rseq");
+	return fallback ? 0 : LIMIT;
+}
+
+/* One item's line: 0, or 1 (its error line printed). */
+static int run_item(struct run *r, const struct item *it, const int *cpus,
+		    uint64_t ns, int pinned)
+{
+	struct side k, a;
+	double median, limit;
+	uint64_t sum;
+	char path[64];
+
+	if (counter_create(r, it->kind))
+		return fail(it->item, "no-memory");
+	median = compare(r, it->kind, cpus, ns, &k, &a);
+	sum = counter_finish(r, it->kind);
+	if (median < 0)
+		return fail(it->item, "thread");
+	limit = item_path(it->kind, path, sizeof(path));
+	return line(it->item, it->name, path, &k, &a, median, limit,
+		    sum == k.ops && (uint64_t)r->shared == a.ops, pinned);
+}
+
 int bench_services_rseq(double seconds)
 {
 	static struct run r;
-	struct side k, a;
 	uint64_t ns;
-	int cpus[THREADS], pinned, exact;
-	double median;
-	char extra[64];
+	int cpus[THREADS], pinned;
 
 	if (!(seconds > 0))
 		seconds = 2;
-	/* Three items, two workloads each, ROUNDS rounds. */
-	ns = (uint64_t)(seconds * 1e9 / (3 * 2 * ROUNDS));
+	/* The items, two workloads each, ROUNDS rounds. */
+	ns = (uint64_t)(seconds * 1e9 / (NR_ITEMS * 2 * ROUNDS));
 	pinned = cpus_pick_two(cpus) == 0;
-
-	/* The per-CPU counter: critical sections, or the fallback where the
-	 * process runs it (path= says which). */
-	r.pc = mbrseq_percpu_create();
-	if (!r.pc)
-		return fail("percpu_counter", "no-memory");
-	median = compare(&r, KIND_PERCPU, cpus, ns, &k, &a);
-	if (median < 0)
-		return fail("percpu_counter", "thread");
-	exact = (uint64_t)mbrseq_percpu_sum(r.pc, -1, 0) == k.ops &&
-		(uint64_t)r.shared == a.ops;
-	snprintf(extra, sizeof(extra), "path=%s ",
-		 mbrseq_fallback_active() ? "fallback" : "rseq");
-	line("percpu_counter", "percpu", extra, &k, &a, median,
-	     mbrseq_fallback_active() ? 0 : LIMIT, exact, pinned);
-	mbrseq_percpu_destroy(r.pc);
-
-	/* The fallback, forced. */
-	r.pc = mbrseq_percpu_create();
-	if (!r.pc)
-		return fail("percpu_counter_fallback", "no-memory");
-	median = compare(&r, KIND_FALLBACK, cpus, ns, &k, &a);
-	if (median < 0)
-		return fail("percpu_counter_fallback", "thread");
-	exact = (uint64_t)mbrseq_percpu_sum(r.pc, -1, 0) == k.ops &&
-		(uint64_t)r.shared == a.ops;
-	line("percpu_counter_fallback", "fallback", "path=fallback ", &k, &a,
-	     median, 0, exact, pinned);
-	mbrseq_percpu_destroy(r.pc);
-
-	/* The counter indexed by concurrency id. */
-	r.cid = mbrseq_cid_counter_create();
-	if (!r.cid)
-		return fail("cid_counter", "no-memory");
-	median = compare(&r, KIND_CID, cpus, ns, &k, &a);
-	if (median < 0)
-		return fail("cid_counter", "thread");
-	exact = (uint64_t)mbrseq_cid_counter_sum(r.cid) == k.ops &&
-		(uint64_t)r.shared == a.ops;
-	snprintf(extra, sizeof(extra), "source=%s ", mbrseq_cid_source());
-	line("cid_counter", "cid", extra, &k, &a, median, 0, exact, pinned);
-	mbrseq_cid_counter_destroy(r.cid);
+	for (size_t i = 0; i < NR_ITEMS; i++)
+		if (run_item(&r, &items[i], cpus, ns, pinned))
+			return 1;
 	return 0;
 }

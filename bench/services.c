@@ -32,72 +32,36 @@ static double per_op(uint64_t t0, unsigned long n)
 	return (double)(tool_now_ns() - t0) / (double)n;
 }
 
-static double empty_loop(unsigned long n)
-{
-	uint64_t t0 = tool_now_ns();
-
-	for (unsigned long i = 0; i < n; i++)
-		membarrier_compiler_barrier();
-	return per_op(t0, n);
-}
-
-static double light_loop(unsigned long n)
-{
-	uint64_t t0 = tool_now_ns();
-
-	/* Measured alone: no heavy fence pairs with these. */
-	for (unsigned long i = 0; i < n; i++)
-		mbfence_light();
-	return per_op(t0, n);
+/*
+ * TIMED_LOOP(name, body): double name(n), ns per run of body over n
+ * runs. A macro, so that each body is compiled into a loop of its own:
+ * no call through a pointer inside the measurement.
+ */
+#define TIMED_LOOP(name, ...)						\
+static double name(unsigned long n)					\
+{									\
+	uint64_t t0 = tool_now_ns();					\
+									\
+	for (unsigned long i = 0; i < n; i++) {				\
+		__VA_ARGS__;						\
+	}								\
+	return per_op(t0, n);						\
 }
 
 static struct mbbias bias;
 static pthread_mutex_t mutex = PTHREAD_MUTEX_INITIALIZER;
 static volatile long protected_counter;
-
-static double owner_pairs(unsigned long n)
-{
-	uint64_t t0 = tool_now_ns();
-
-	for (unsigned long i = 0; i < n; i++) {
-		mbbias_owner_lock(&bias);
-		protected_counter++;
-		mbbias_owner_unlock(&bias);
-	}
-	return per_op(t0, n);
-}
-
-static double mutex_pairs(unsigned long n)
-{
-	uint64_t t0 = tool_now_ns();
-
-	for (unsigned long i = 0; i < n; i++) {
-		pthread_mutex_lock(&mutex);
-		protected_counter++;
-		pthread_mutex_unlock(&mutex);
-	}
-	return per_op(t0, n);
-}
-
 static unsigned char code[64];
 
-static double publishes(unsigned long n)
-{
-	uint64_t t0 = tool_now_ns();
-
-	for (unsigned long i = 0; i < n; i++)
-		mbjit_publish(code, code, sizeof(code));
-	return per_op(t0, n);
-}
-
-static double plain_barriers(unsigned long n)
-{
-	uint64_t t0 = tool_now_ns();
-
-	for (unsigned long i = 0; i < n; i++)
-		membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
-	return per_op(t0, n);
-}
+TIMED_LOOP(empty_loop, membarrier_compiler_barrier())
+/* Measured alone: no heavy fence pairs with these. */
+TIMED_LOOP(light_loop, mbfence_light())
+TIMED_LOOP(owner_pairs, mbbias_owner_lock(&bias); protected_counter++;
+	   mbbias_owner_unlock(&bias))
+TIMED_LOOP(mutex_pairs, pthread_mutex_lock(&mutex); protected_counter++;
+	   pthread_mutex_unlock(&mutex))
+TIMED_LOOP(publishes, mbjit_publish(code, code, sizeof(code)))
+TIMED_LOOP(plain_barriers, membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0))
 
 /* Median over rounds of a(n) / b(n), alternating which runs first. */
 static double ratio(timed_fn a, timed_fn b, unsigned long n, double *na,

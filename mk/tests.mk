@@ -24,6 +24,8 @@ link_test = mkdir -p $(BUILD)/obj/$(dir $(@:$(BUILD)/%=%)) && \
 TEST_VERIFY := t-rseq-abort t-interrupts t-rcu-order t-jit t-sync-core
 $(foreach t,$(TEST_VERIFY),$(BUILD)/tests/$(t)): \
 	$(BUILD)/obj/tools/verify.o $(BUILD)/obj/tools/util.o
+# Tests that use the tool's helpers (tools/util.c) link its object.
+$(BUILD)/tests/t-rcu-torture: $(BUILD)/obj/tools/util.o
 
 .PHONY: tests
 tests: $(TEST_BINS) $(TEST_AUX) $(EXAMPLES)

@@ -141,18 +141,23 @@ static void fence(struct litmus_mem *m, enum fence f)
 	}
 }
 
+/* A store, the fence, a load: both sides of A, and B's caller. */
+static void store_fence_load(struct litmus_mem *m, enum fence f, int *a,
+			     int v, int *b, int *r)
+{
+	MEMBARRIER_STORE_SHARED(*a, v);
+	fence(m, f);
+	*r = MEMBARRIER_LOAD_SHARED(*b);
+}
+
 static void sb_caller(struct litmus_mem *m, enum fence f)
 {
-	MEMBARRIER_STORE_SHARED(m->x, 1);
-	fence(m, f);
-	m->r0 = MEMBARRIER_LOAD_SHARED(m->y);
+	store_fence_load(m, f, &m->x, 1, &m->y, &m->r0);
 }
 
 static void sb_target(struct litmus_mem *m, enum fence f)
 {
-	MEMBARRIER_STORE_SHARED(m->y, 1);
-	fence(m, f);
-	m->r1 = MEMBARRIER_LOAD_SHARED(m->x);
+	store_fence_load(m, f, &m->y, 1, &m->x, &m->r1);
 }
 
 static int sb_outcome(const struct litmus_mem *m)
@@ -162,9 +167,7 @@ static int sb_outcome(const struct litmus_mem *m)
 
 static void r_caller(struct litmus_mem *m, enum fence f)
 {
-	MEMBARRIER_STORE_SHARED(m->y, 2);
-	fence(m, f);
-	m->r0 = MEMBARRIER_LOAD_SHARED(m->x);
+	store_fence_load(m, f, &m->y, 2, &m->x, &m->r0);
 }
 
 static void r_target(struct litmus_mem *m, enum fence f)

@@ -10,7 +10,7 @@
 
 static const struct subcommand {
 	const char *name;
-	int (*run)(int argc, char **argv);
+	tool_main_fn *run;
 	const char *help;
 } subcommands[] = {
 	{ "doctor", tool_doctor,

@@ -7,13 +7,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Subcommands: each returns the process exit status. */
-int tool_status(int argc, char **argv);
-int tool_litmus(int argc, char **argv);
-int tool_bench(int argc, char **argv);
-int tool_run(int argc, char **argv);
-int tool_stat(int argc, char **argv);
-int tool_doctor(int argc, char **argv);
+/*
+ * A subcommand's entry point (and a benchmark's, bench/bench.h): its
+ * arguments from its own name on; returns the process exit status.
+ */
+typedef int tool_main_fn(int argc, char **argv);
+
+tool_main_fn tool_status, tool_litmus, tool_bench, tool_run, tool_stat,
+	tool_doctor;
 
 /* The preload shim's path (run.c): 0, or -1 when it is not found. */
 int tool_shim_path(char *buf, size_t size);

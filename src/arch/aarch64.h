@@ -5,6 +5,8 @@
 #ifndef MBI_ARCH_AARCH64_H
 #define MBI_ARCH_AARCH64_H
 
+#include "arch/syscall_regs.h"
+
 #define MBI_ARCH_NAME			"aarch64"
 /*
  * Weakly ordered: any two accesses to different locations may be
@@ -28,11 +30,10 @@ static inline unsigned long long mbi_arch_cycles(void)
 	return v;
 }
 
-/* TLB invalidation is broadcast by TLBI: it interrupts no CPU. */
-static inline int mbi_arch_tlb_flush_interrupts(void)
-{
-	return 0;
-}
+/*
+ * TLB invalidation is broadcast by TLBI: it interrupts no CPU, so
+ * mbi_arch_tlb_flush_interrupts() is arch.h's 0.
+ */
 
 /*
  * Instruction-cache maintenance after writing code (ARM ARM B2.4.4):
@@ -59,37 +60,6 @@ static inline void mbi_arch_icache_sync(const void *written, const void *exec,
 	__asm__ __volatile__("dsb ish" ::: "memory");
 }
 
-static inline long mbi_syscall3(long nr, long a, long b, long c)
-{
-	register long x8 __asm__("x8") = nr;
-	register long x0 __asm__("x0") = a;
-	register long x1 __asm__("x1") = b;
-	register long x2 __asm__("x2") = c;
-
-	__asm__ __volatile__("svc #0"
-			     : "+r"(x0)
-			     : "r"(x8), "r"(x1), "r"(x2)
-			     : "memory");
-	return x0;
-}
-
-static inline long mbi_syscall6(long nr, long a, long b, long c, long d,
-				long e, long f)
-{
-	register long x8 __asm__("x8") = nr;
-	register long x0 __asm__("x0") = a;
-	register long x1 __asm__("x1") = b;
-	register long x2 __asm__("x2") = c;
-	register long x3 __asm__("x3") = d;
-	register long x4 __asm__("x4") = e;
-	register long x5 __asm__("x5") = f;
-
-	__asm__ __volatile__("svc #0"
-			     : "+r"(x0)
-			     : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4),
-			       "r"(x5)
-			     : "memory");
-	return x0;
-}
+MBI_ARCH_DEFINE_SYSCALL6("svc #0", "x8", "x0", "x1", "x2", "x3", "x4", "x5")
 
 #endif /* MBI_ARCH_AARCH64_H */

@@ -31,9 +31,27 @@
 #include "arch/riscv64.h"
 #endif
 
+/* The three-argument call, on every architecture: the others are 0. */
+static inline long mbi_syscall3(long nr, long a, long b, long c)
+{
+	return mbi_syscall6(nr, a, b, c, 0, 0, 0);
+}
+
 /* Nothing to prepare where the return to user mode serializes. */
 #ifndef MBI_ARCH_HAS_SYNC_CORE_PREPARE
 static inline long mbi_arch_sync_core_prepare(void)
+{
+	return 0;
+}
+#endif
+
+/*
+ * Where the architecture has no way to interrupt CPUs by a TLB flush
+ * (broadcast invalidation, or firmware that need not enter the kernel),
+ * a shootdown is never a barrier.
+ */
+#ifndef MBI_ARCH_HAS_TLB_FLUSH_INTERRUPTS
+static inline int mbi_arch_tlb_flush_interrupts(void)
 {
 	return 0;
 }

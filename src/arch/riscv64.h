@@ -5,6 +5,8 @@
 #ifndef MBI_ARCH_RISCV64_H
 #define MBI_ARCH_RISCV64_H
 
+#include "arch/syscall_regs.h"
+
 #define MBI_ARCH_NAME			"riscv64"
 /*
  * RVWMO is weakly ordered: accesses to different locations may be
@@ -38,38 +40,7 @@ static inline void mbi_arch_sync_core(void)
 	__asm__ __volatile__("fence.i" ::: "memory");
 }
 
-static inline long mbi_syscall3(long nr, long a, long b, long c)
-{
-	register long a7 __asm__("a7") = nr;
-	register long a0 __asm__("a0") = a;
-	register long a1 __asm__("a1") = b;
-	register long a2 __asm__("a2") = c;
-
-	__asm__ __volatile__("ecall"
-			     : "+r"(a0)
-			     : "r"(a7), "r"(a1), "r"(a2)
-			     : "memory");
-	return a0;
-}
-
-static inline long mbi_syscall6(long nr, long a, long b, long c, long d,
-				long e, long f)
-{
-	register long a7 __asm__("a7") = nr;
-	register long a0 __asm__("a0") = a;
-	register long a1 __asm__("a1") = b;
-	register long a2 __asm__("a2") = c;
-	register long a3 __asm__("a3") = d;
-	register long a4 __asm__("a4") = e;
-	register long a5 __asm__("a5") = f;
-
-	__asm__ __volatile__("ecall"
-			     : "+r"(a0)
-			     : "r"(a7), "r"(a1), "r"(a2), "r"(a3), "r"(a4),
-			       "r"(a5)
-			     : "memory");
-	return a0;
-}
+MBI_ARCH_DEFINE_SYSCALL6("ecall", "a7", "a0", "a1", "a2", "a3", "a4", "a5")
 
 /*
  * The emulated SYNC_CORE reaches the threads that are running; a thread
@@ -84,7 +55,7 @@ static inline long mbi_syscall6(long nr, long a, long b, long c, long d,
 #define MBI_ARCH_HAS_SYNC_CORE_PREPARE	1
 static inline long mbi_arch_sync_core_prepare(void)
 {
-	return mbi_syscall3(MBI_ARCH_NR_riscv_flush_icache, 0, 0, 0);
+	return mbi_syscall6(MBI_ARCH_NR_riscv_flush_icache, 0, 0, 0, 0, 0, 0);
 }
 
 /*
@@ -100,8 +71,8 @@ static inline long mbi_arch_icache_flush(const void *exec, unsigned long len)
 {
 	unsigned long x = (unsigned long)exec;
 
-	return mbi_syscall3(MBI_ARCH_NR_riscv_flush_icache, (long)x,
-			    (long)(x + len), 0);
+	return mbi_syscall6(MBI_ARCH_NR_riscv_flush_icache, (long)x,
+			    (long)(x + len), 0, 0, 0, 0);
 }
 
 /* Without a result, for callers that have no use for one. */
@@ -133,11 +104,7 @@ static inline unsigned long long mbi_arch_cycles(void)
  * (sbi_remote_sfence_vma_asid(), arch/riscv/mm/tlbflush.c), which may
  * execute SFENCE.VMA on the target in M-mode without a trap into the
  * kernel there, so no barrier of the kernel's runs on it. Never rely on
- * a shootdown as a barrier.
+ * a shootdown as a barrier: mbi_arch_tlb_flush_interrupts() is arch.h's 0.
  */
-static inline int mbi_arch_tlb_flush_interrupts(void)
-{
-	return 0;
-}
 
 #endif /* MBI_ARCH_RISCV64_H */

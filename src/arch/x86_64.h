@@ -52,6 +52,7 @@ static inline void mbi_arch_cpuid(unsigned int leaf, unsigned int r[4])
  * where no guest IPI reaches the running threads. KVM guests and bare
  * metal flush by IPI. The caller also checks the kernel's cpuinfo flags.
  */
+#define MBI_ARCH_HAS_TLB_FLUSH_INTERRUPTS	1
 static inline int mbi_arch_tlb_flush_interrupts(void)
 {
 	unsigned int r[4];
@@ -85,17 +86,6 @@ static inline void mbi_arch_icache_sync(const void *written, const void *exec,
 	(void)written;
 	(void)exec;
 	(void)len;
-}
-
-static inline long mbi_syscall3(long nr, long a, long b, long c)
-{
-	long ret;
-
-	__asm__ __volatile__("syscall"
-			     : "=a"(ret)
-			     : "a"(nr), "D"(a), "S"(b), "d"(c)
-			     : "rcx", "r11", "memory");
-	return ret;
 }
 
 static inline long mbi_syscall6(long nr, long a, long b, long c, long d,

@@ -234,20 +234,36 @@ static struct mbrseq_cpu_ctl *ctl_of(const struct mbrseq_percpu *pc, int cpu)
 		((size_t)cpu << MBRSEQ_ARCH_SLOT_SHIFT));
 }
 
+void *mbi_rseq_slots_alloc(size_t obj_size, size_t slot_bytes, char **slots)
+{
+	void *obj = calloc(1, obj_size);
+
+	*slots = aligned_alloc(MBRSEQ_SLOT_SIZE, slot_bytes);
+	if (!obj || !*slots) {
+		mbi_rseq_slots_free(obj, *slots);
+		errno = ENOMEM;
+		return NULL;
+	}
+	memset(*slots, 0, slot_bytes);
+	return obj;
+}
+
+void mbi_rseq_slots_free(void *obj, char *slots)
+{
+	free(slots);
+	free(obj);
+}
+
 MEMBARRIER_API struct mbrseq_percpu *mbrseq_percpu_create(void)
 {
 	int n = mbrseq_nr_cpus();
 	size_t bytes = (size_t)n * MBRSEQ_SLOT_SIZE;
-	struct mbrseq_percpu *pc = calloc(1, sizeof(*pc));
-	char *mem = aligned_alloc(MBRSEQ_SLOT_SIZE, 3 * bytes);
+	char *mem;
+	struct mbrseq_percpu *pc = mbi_rseq_slots_alloc(sizeof(*pc),
+							3 * bytes, &mem);
 
-	if (!pc || !mem) {
-		free(pc);
-		free(mem);
-		errno = ENOMEM;
+	if (!pc)
 		return NULL;
-	}
-	memset(mem, 0, 3 * bytes);
 	pc->ctl = mem;
 	pc->copy[0] = mem + bytes;
 	pc->copy[1] = mem + 2 * bytes;
@@ -259,10 +275,8 @@ MEMBARRIER_API struct mbrseq_percpu *mbrseq_percpu_create(void)
 
 MEMBARRIER_API void mbrseq_percpu_destroy(struct mbrseq_percpu *pc)
 {
-	if (!pc)
-		return;
-	free(pc->ctl);
-	free(pc);
+	if (pc)
+		mbi_rseq_slots_free(pc, pc->ctl);
 }
 
 /*

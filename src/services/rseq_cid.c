@@ -12,6 +12,7 @@
 #include <membarrier/rseq_cid.h>
 
 #include "core/service.h"
+#include "rseq_internal.h"
 
 #ifndef AT_RSEQ_FEATURE_SIZE
 #define AT_RSEQ_FEATURE_SIZE	27	/* uapi/linux/auxvec.h, Linux 6.3 */
@@ -88,26 +89,22 @@ MEMBARRIER_API const char *mbrseq_cid_source(void)
 
 MEMBARRIER_API struct mbrseq_cid_counter *mbrseq_cid_counter_create(void)
 {
-	struct mbrseq_cid_counter *c = calloc(1, sizeof(*c));
 	int n = mbrseq_nr_cpus();
-	size_t bytes = (size_t)n * MBRSEQ_SLOT_SIZE;
+	char *slots;
+	struct mbrseq_cid_counter *c = mbi_rseq_slots_alloc(sizeof(*c),
+		(size_t)n * MBRSEQ_SLOT_SIZE, &slots);
 
-	if (!c || !(c->slots = aligned_alloc(MBRSEQ_SLOT_SIZE, bytes))) {
-		free(c);
-		errno = ENOMEM;
+	if (!c)
 		return NULL;
-	}
-	memset(c->slots, 0, bytes);
+	c->slots = slots;
 	c->nr_ids = n;
 	return c;
 }
 
 MEMBARRIER_API void mbrseq_cid_counter_destroy(struct mbrseq_cid_counter *c)
 {
-	if (!c)
-		return;
-	free(c->slots);
-	free(c);
+	if (c)
+		mbi_rseq_slots_free(c, c->slots);
 }
 
 MEMBARRIER_API intptr_t mbrseq_cid_counter_sum(const struct mbrseq_cid_counter *c)

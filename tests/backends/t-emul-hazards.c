@@ -40,6 +40,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,44 +107,43 @@ static pthread_t start(void *(*fn)(void *), void *arg)
 
 static volatile int crowd_stop;
 
-static void *crowd_sleeper(void *arg)
-{
-	struct timespec ts = { 0, 1000000 };
-
-	(void)arg;
-	while (!crowd_stop)
-		nanosleep(&ts, NULL);
-	return NULL;
-}
-
-static void *crowd_runnable(void *arg)
-{
-	(void)arg;
-	while (!crowd_stop)
-		sched_yield();
-	return NULL;
-}
-
-static void *crowd_spinner(void *arg)
-{
-	(void)arg;
-	while (!crowd_stop)
-		membarrier_arch_relax();
-	return NULL;
-}
+/* What each member does until crowd_stop. */
+enum crowd_role { CROWD_SLEEPER, CROWD_RUNNABLE, CROWD_SPINNER, CROWD_CHURN };
 
 static void *crowd_short_lived(void *arg)
 {
 	return arg;
 }
 
-static void *crowd_churn(void *arg)
+static void crowd_step(enum crowd_role role)
 {
-	(void)arg;
-	while (!crowd_stop)
+	struct timespec ts = { 0, 1000000 };
+
+	switch (role) {
+	case CROWD_SLEEPER:
+		nanosleep(&ts, NULL);
+		break;
+	case CROWD_RUNNABLE:
+		sched_yield();
+		break;
+	case CROWD_SPINNER:
+		membarrier_arch_relax();
+		break;
+	case CROWD_CHURN:
 		pthread_join(start(crowd_short_lived, NULL), NULL);
+		break;
+	}
+}
+
+/* A member of the crowd: arg is its role. */
+static void *crowd_member(void *arg)
+{
+	while (!crowd_stop)
+		crowd_step((enum crowd_role)(intptr_t)arg);
 	return NULL;
 }
+
+#define CROWD_ROLE(role)	((void *)(intptr_t)(role))
 
 struct crowd {
 	pthread_t t[8];
@@ -155,11 +155,11 @@ static void crowd_start(struct crowd *c, int churn)
 	crowd_stop = 0;
 	c->n = 0;
 	for (int i = 0; i < 3; i++)
-		c->t[c->n++] = start(crowd_sleeper, NULL);
-	c->t[c->n++] = start(crowd_runnable, NULL);
-	c->t[c->n++] = start(crowd_spinner, NULL);
+		c->t[c->n++] = start(crowd_member, CROWD_ROLE(CROWD_SLEEPER));
+	c->t[c->n++] = start(crowd_member, CROWD_ROLE(CROWD_RUNNABLE));
+	c->t[c->n++] = start(crowd_member, CROWD_ROLE(CROWD_SPINNER));
 	if (churn)
-		c->t[c->n++] = start(crowd_churn, NULL);
+		c->t[c->n++] = start(crowd_member, CROWD_ROLE(CROWD_CHURN));
 }
 
 static void crowd_join(struct crowd *c)
@@ -374,7 +374,8 @@ static volatile pid_t stopped_tid;
 static void *spin_tid(void *arg)
 {
 	stopped_tid = (pid_t)syscall(SYS_gettid);
-	return crowd_spinner(arg);
+	(void)arg;
+	return crowd_member(CROWD_ROLE(CROWD_SPINNER));
 }
 
 static void test_stopped_thread(void)

@@ -36,7 +36,7 @@
 
 #include "cpus.h"
 #include "lib/tap.h"
-#include "verify.h"
+#include "lib/verify_tap.h"
 
 
 
@@ -84,20 +84,6 @@ static void register_global(void)
 		_exit(1);
 }
 
-static void check(const char *what, struct verify_call *c)
-{
-	struct verify_result r;
-	int ret = verify_interrupts_call(c, &r);
-
-	if (ret) {
-		tap_ok(0, "%s: the call failed: %s", what, strerror(-ret));
-		return;
-	}
-	tap_ok(r.passed, "%s interrupted a thread running on another CPU in "
-	       "%d/%d calls (control, no call: %d)", what, r.hits, r.calls,
-	       r.control_hits);
-}
-
 static int served(int cmd)
 {
 	return membarrier_backend_of(cmd) != MEMBARRIER_BACKEND_NONE;
@@ -122,7 +108,7 @@ static void check_cmd(int cmd, int reg, int other_process)
 	}
 	if (other_process)
 		c.spinner_setup = register_global;
-	check(what, &c);
+	verify_tap_interrupts(what, &c);
 }
 
 /* This thread's migrations so far (/proc/thread-self/sched), or -1. */
@@ -214,9 +200,10 @@ int main(void)
 		tap_skip("no heavy fence here", "mbfence_heavy(), mbbias_lock()");
 	} else {
 		if (wanted("heavy"))
-			check("mbfence_heavy()", &heavy);
+			verify_tap_interrupts("mbfence_heavy()", &heavy);
 		if (wanted("bias"))
-			check("a biased lock's revocation (mbbias_lock)", &revoke);
+			verify_tap_interrupts("a biased lock's revocation "
+					      "(mbbias_lock)", &revoke);
 	}
 	return tap_done();
 }

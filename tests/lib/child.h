@@ -2,22 +2,22 @@
 /*
  * Run a child program and capture its standard output, for the tests
  * that compare programs' answers (conformance, differential) or embed a
- * child's TAP lines: the one copy of fork, pipe, exec, read and wait.
+ * child's TAP lines: the one copy of the timed read, on the start and
+ * wait of tools/spawn_piped.h.
  */
 #ifndef MEMBARRIER_TEST_CHILD_H
 #define MEMBARRIER_TEST_CHILD_H
 
 #include <errno.h>
-#include <stdio.h>
 #include <poll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lib/clock.h"
+#include "spawn_piped.h"
 
 /*
  * Run argv[0] (a path: no search) with argv; its standard output into
@@ -30,28 +30,16 @@ static inline int child_capture(char *const argv[], char *out, size_t size,
 {
 	uint64_t deadline = test_now_ns() + (uint64_t)timeout_ms * 1000000u;
 	size_t len = 0;
-	int fds[2], status, timed_out = 0;
+	int fd, timed_out = 0, status;
 	pid_t pid;
 
-	if (size == 0 || pipe(fds))
+	if (size == 0)
 		return -1;
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
+	pid = spawn_piped(argv, NULL, &fd);
+	if (pid < 0)
 		return -1;
-	}
-	if (pid == 0) {
-		dup2(fds[1], 1);
-		close(fds[0]);
-		close(fds[1]);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	close(fds[1]);
 	for (;;) {
-		struct pollfd p = { .fd = fds[0], .events = POLLIN };
+		struct pollfd p = { .fd = fd, .events = POLLIN };
 		uint64_t now = test_now_ns();
 		char spill[512];
 		ssize_t r;
@@ -65,9 +53,9 @@ static inline int child_capture(char *const argv[], char *out, size_t size,
 		/* Past the buffer, drain: a child blocked on a full pipe
 		 * would never exit. */
 		if (len < size - 1)
-			r = read(fds[0], out + len, size - 1 - len);
+			r = read(fd, out + len, size - 1 - len);
 		else
-			r = read(fds[0], spill, sizeof(spill));
+			r = read(fd, spill, sizeof(spill));
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
@@ -76,9 +64,8 @@ static inline int child_capture(char *const argv[], char *out, size_t size,
 			len += (size_t)r;
 	}
 	out[len] = '\0';
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	close(fd);
+	status = spawn_wait(pid);
 	return timed_out ? -1 : status;
 }
 

@@ -33,7 +33,7 @@
 #include <membarrier/rcu.h>
 
 #include "lib/tap.h"
-#include "verify.h"
+#include "lib/verify_tap.h"
 
 static int call_synchronize(void *arg)
 {
@@ -48,20 +48,6 @@ static void register_reader(void)
 		_exit(1);
 }
 
-static void check(const char *what, struct verify_call *c)
-{
-	struct verify_result r;
-	int ret = verify_interrupts_call(c, &r);
-
-	if (ret) {
-		tap_ok(0, "%s: %s", what, strerror(-ret));
-		return;
-	}
-	tap_ok(r.passed, "%s: mbrcu_synchronize() interrupted the reader's CPU "
-	       "in %d/%d grace periods (control, no call: %d)", what, r.hits,
-	       r.calls, r.control_hits);
-}
-
 int main(void)
 {
 	struct verify_call idle = { .call = call_synchronize,
@@ -73,6 +59,7 @@ int main(void)
 	    MEMBARRIER_BACKEND_NONE)
 		tap_skip_all("no heavy fence here");
 	alarm(120);
-	check("a quiescent reader (litmus 1: the fence settles it)", &idle);
+	verify_tap_interrupts("mbrcu_synchronize() with a quiescent reader "
+			      "(litmus 1: the fence settles it)", &idle);
 	return tap_done();
 }

@@ -36,6 +36,7 @@
 
 #include "lib/tap.h"
 #include "services/rcu-flavors.h"
+#include "tool.h"
 
 #define MAGIC	UINT64_C(0x70a7c0de5eed1234)
 #define POISON	UINT64_C(0xdeaddeaddeaddead)
@@ -336,22 +337,6 @@ static int spawn_wait(const char *const *argv, const char *backend,
 	return rcu_test_wait_child(pid);
 }
 
-/* This program's directory, in buf: 0, or -1. */
-static int self_dir(char *buf, size_t size)
-{
-	ssize_t len = readlink("/proc/self/exe", buf, size - 1);
-	char *slash;
-
-	if (len <= 0)
-		return -1;
-	buf[len] = '\0';
-	slash = strrchr(buf, '/');
-	if (!slash)
-		return -1;
-	*slash = '\0';
-	return 0;
-}
-
 /*
  * This program in its other-backend mode, in a child, behind prefix (a
  * sandbox command) if any: one TAP line for its configurations.
@@ -362,7 +347,7 @@ static void run_other(const char *what, const char *sandbox, const char *backend
 	const char *argv[8];
 	int n = 0, status;
 
-	if (self_dir(dir, sizeof(dir))) {
+	if (tool_exe_dir(dir, sizeof(dir))) {
 		tap_skip("/proc/self/exe unreadable", "%s", what);
 		return;
 	}
@@ -402,7 +387,7 @@ static void test_sandbox(void)
 	char dir[PATH_MAX], sandbox[PATH_MAX + 16];
 	const char *probe[] = { sandbox, "--enosys", "--", "/bin/true", NULL };
 
-	if (self_dir(dir, sizeof(dir))) {
+	if (tool_exe_dir(dir, sizeof(dir))) {
 		tap_skip("/proc/self/exe unreadable", "%s", what);
 		return;
 	}
@@ -441,7 +426,7 @@ static void test_broken(void)
 	const char *argv[] = { self, "--broken", NULL };
 	int status;
 
-	if (self_dir(dir, sizeof(dir))) {
+	if (tool_exe_dir(dir, sizeof(dir))) {
 		tap_skip("/proc/self/exe unreadable", "%s", what);
 		return;
 	}

@@ -14,14 +14,7 @@
 #define MEMBARRIER_ARCH_RSEQ_H		<membarrier/arch/rseq_aarch64.h>
 
 /* smp_mb(): orders every earlier access with every later one. */
-static inline void membarrier_arch_mb(void)
-{
-	__asm__ __volatile__("dmb ish" ::: "memory");
-}
-
-static inline void membarrier_arch_relax(void)
-{
-	__asm__ __volatile__("yield" ::: "memory");
-}
+#define MEMBARRIER_ARCH_MB_INSN		"dmb ish"
+#define MEMBARRIER_ARCH_RELAX_INSN	"yield"
 
 #endif /* MEMBARRIER_ARCH_AARCH64_H */

@@ -18,10 +18,7 @@
  * later one (RVWMO, the unprivileged ISA manual's chapter on the memory
  * model); the kernel's riscv smp_mb() is the same instruction.
  */
-static inline void membarrier_arch_mb(void)
-{
-	__asm__ __volatile__("fence rw,rw" ::: "memory");
-}
+#define MEMBARRIER_ARCH_MB_INSN		"fence rw,rw"
 
 /*
  * Spin-wait hint: PAUSE (Zihintpause). Toolchains that do not know the
@@ -30,13 +27,10 @@ static inline void membarrier_arch_mb(void)
  * encoding that harts without Zihintpause execute as a no-op, as the
  * kernel's cpu_relax() does in arch/riscv/include/asm/vdso/processor.h.
  */
-static inline void membarrier_arch_relax(void)
-{
 #ifdef __riscv_zihintpause
-	__asm__ __volatile__("pause" ::: "memory");
+#define MEMBARRIER_ARCH_RELAX_INSN	"pause"
 #else
-	__asm__ __volatile__(".4byte 0x0100000f" ::: "memory");
+#define MEMBARRIER_ARCH_RELAX_INSN	".4byte 0x0100000f"
 #endif
-}
 
 #endif /* MEMBARRIER_ARCH_RISCV64_H */

@@ -17,14 +17,7 @@
  * smp_mb(): x86-TSO reorders only a store with a later load; MFENCE
  * forbids that too.
  */
-static inline void membarrier_arch_mb(void)
-{
-	__asm__ __volatile__("mfence" ::: "memory");
-}
-
-static inline void membarrier_arch_relax(void)
-{
-	__asm__ __volatile__("pause" ::: "memory");
-}
+#define MEMBARRIER_ARCH_MB_INSN		"mfence"
+#define MEMBARRIER_ARCH_RELAX_INSN	"pause"
 
 #endif /* MEMBARRIER_ARCH_X86_64_H */
