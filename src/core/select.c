@@ -37,8 +37,8 @@
 #include "backend/kernel/kernel.h"
 #include "core/core.h"
 
-struct mbi_config mbi_config;
-unsigned int mbi_service_regs;
+struct mbi_config mbi_config MBI_LOAD_DATA;
+unsigned int mbi_service_regs MBI_LOAD_DATA;
 
 static enum mbi_mode parse_mode(void)
 {
@@ -265,7 +265,7 @@ static void run_once(uint32_t *state, void (*fn)(void))
 
 void mbi_init_slow(void)
 {
-	static uint32_t once;
+	static uint32_t once MBI_LOAD_DATA;
 
 	run_once(&once, init_once);
 }
@@ -278,7 +278,7 @@ static void complete_once(void)
 
 const struct mbi_config *mbi_get_full_config(void)
 {
-	static uint32_t once;
+	static uint32_t once MBI_LOAD_DATA;
 	const struct mbi_config *c = mbi_get_config();
 
 	/* Acquire pairs with the release in select_backends(). */
