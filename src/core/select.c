@@ -202,11 +202,11 @@ static int register_at_load_enabled(void)
 }
 
 /*
- * Every service registration, the emulation's too: its handshake handler
- * must be in place before the program may take the signal over (the
- * emulation then orders the threads by its fallback). Only a registration
- * that the emulation serves sets the emulation up at load; where the
- * kernel serves all three, the emulation waits for first use.
+ * The service registrations that the kernel serves: registering early
+ * is what buys the kernel's cheap path. Those that the emulation would
+ * serve prepare nothing (emul.c) and wait for first use, as the
+ * emulation's facts do (a registration decided now would gather them at
+ * load: /proc/cpuinfo, the CPU lists, affinity calls).
  */
 static void register_services(void)
 {
@@ -217,7 +217,10 @@ static void register_services(void)
 	};
 
 	for (unsigned int i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		mbi_service_register(cmds[i]);
+		/* Acquire pairs with the release in select_backends(). */
+		if (__atomic_load_n(&mbi_config.backend[mbi_cmd_index(cmds[i])],
+				    __ATOMIC_ACQUIRE) == MEMBARRIER_BACKEND_KERNEL)
+			mbi_service_register(cmds[i]);
 }
 
 static void init_once(void)
@@ -270,19 +273,43 @@ void mbi_init_slow(void)
 	run_once(&once, init_once);
 }
 
-static void complete_once(void)
+/* This thread is deciding the PENDING entries (a handler may interrupt). */
+static __thread int completing;
+
+/* Re-entrant: the emulation's facts are gathered without a lock (emul.h)
+ * and the entries decided again are decided the same. */
+static void complete(void)
 {
 	mbi_emul_init();
 	select_backends(&mbi_config, mbi_emul_supported());
 }
 
+static void complete_once(void)
+{
+	completing = 1;
+	/* The flag before the work, for a handler on this thread. */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	complete();
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	completing = 0;
+}
+
+/*
+ * On first use, from any thread or a signal handler: a handler that
+ * interrupted its own thread's first use decides again, itself, rather
+ * than wait for the thread it interrupted (which would never resume).
+ */
 const struct mbi_config *mbi_get_full_config(void)
 {
 	static uint32_t once MBI_LOAD_DATA;
 	const struct mbi_config *c = mbi_get_config();
 
 	/* Acquire pairs with the release in select_backends(). */
-	if (!__atomic_load_n(&c->complete, __ATOMIC_ACQUIRE))
+	if (__atomic_load_n(&c->complete, __ATOMIC_ACQUIRE))
+		return c;
+	if (completing)
+		complete();
+	else
 		run_once(&once, complete_once);
 	return c;
 }
