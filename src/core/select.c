@@ -14,15 +14,14 @@
  * At load the library makes only the system calls it needs to know the
  * kernel and to register (below): it reads /proc/self/status, asks QUERY
  * (in a child first if a filter is in force), and registers. The
- * emulation is set up on first use (mbi_get_full_config()), so that a
- * process that never needs it never pays for it: where the kernel lacks
- * only commands the services do not register (GET_REGISTRATIONS before
- * Linux 6.3, GLOBAL under nohz_full), nothing of it runs at load.
+ * emulation is set up on first use (mbi_get_full_config()), never at
+ * load, so that a process that never needs it never pays for it.
  *
  * Then, following the advice of the membarrier maintainers (seed 002):
- * the expedited commands the library's services need are registered now,
- * while the process is most likely still single-threaded (the kernel's
- * cheap path), and the result is remembered. These registrations are the
+ * the expedited commands the library's services need are registered now
+ * where the kernel serves them, while the process is most likely still
+ * single-threaded (the kernel's cheap path), and the result is
+ * remembered. These registrations are the
  * library's own: the program's registration record (registration.c) stays
  * empty until the program registers. MEMBARRIER_REGISTER_AT_LOAD=0 turns
  * this off; services then register on first use.
