@@ -22,8 +22,8 @@
  * DT_GNU_HASH, as glibc's elf/dl-lookup.c reads it) gives membarrier.
  * dlopen() and dlsym() would do the same but allocate (their error
  * state), which on a fresh process initializes malloc: a getrandom()
- * and two brk() calls more at every program's start. A program without
- * a GNU hash table in the library (a build with --hash-style=sysv) falls
+ * and two brk() calls more at every program's start. Where the library
+ * has no GNU hash table (linked with --hash-style=sysv), the shim falls
  * back to dlopen() and dlsym().
  *
  *   LD_PRELOAD=.../libmembarrier/preload.so program    or
