@@ -45,12 +45,24 @@ $(LIB_A): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)$(AR) rcs $@ $^
 
-# The shim links the library and, in the build tree, finds it in ../.
-$(PRELOAD): $(BUILD)/obj/src/preload/preload.o $(LIB_SO)
+# The shim links the library and, in the build tree, finds it in ../:
+# its DT_NEEDED is the path $ORIGIN/../libmembarrier.so.0 (the loader
+# expands $ORIGIN, ld.so(8)), opened at once, where a RUNPATH would first
+# be tried with each hardware-capability subdirectory (16 failed system
+# calls at every start with glibc 2.36). ld takes DT_NEEDED from the
+# SONAME, so the shim links against the same objects under that SONAME,
+# without symbol versions (glibc checks a version against the needed
+# object's unexpanded name, which a path does not match).
+PRELOAD_LINK := $(BUILD)/obj/preload-link/libmembarrier.so
+$(PRELOAD_LINK): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -shared -Wl,-soname,'$$ORIGIN/../$(LIB_SONAME)' \
+		$(MB_LDFLAGS) -o $@ $(LIB_OBJS) $(MB_LDLIBS)
+
+$(PRELOAD): $(BUILD)/obj/src/preload/preload.o $(PRELOAD_LINK) $(LIB_SO)
 	@mkdir -p $(@D)
 	$(call msg,LD,$@)
-	$(Q)$(CC) -shared $(MB_LDFLAGS) -Wl,-rpath,'$$ORIGIN/..' -o $@ $< \
-		-L$(BUILD)/lib -lmembarrier -ldl
+	$(Q)$(CC) -shared $(MB_LDFLAGS) -o $@ $< $(PRELOAD_LINK) -ldl
 
 $(PRELOAD_INSTALL): $(BUILD)/obj/src/preload/preload.o $(LIB_SO)
 	@mkdir -p $(@D)

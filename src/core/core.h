@@ -19,6 +19,15 @@
 
 /* Internal symbols: hidden by -fvisibility=hidden, prefixed mbi_. */
 
+/*
+ * For the variables the library writes at load: in .data (the default
+ * linker script gathers .data.* there), on the page that the loader
+ * writes anyway (relocating .got.plt, zeroing the start of .bss), rather
+ * than on a page of .bss beyond the file, which the first access faults
+ * in: a page fault is a few microseconds, under a hypervisor more.
+ */
+#define MBI_LOAD_DATA __attribute__((section(".data.mbi_load")))
+
 /* Commands as table indexes: QUERY is 0, command (1 << n) is n + 1. */
 static inline int mbi_cmd_index(int cmd)
 {

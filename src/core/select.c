@@ -14,15 +14,14 @@
  * At load the library makes only the system calls it needs to know the
  * kernel and to register (below): it reads /proc/self/status, asks QUERY
  * (in a child first if a filter is in force), and registers. The
- * emulation is set up on first use (mbi_get_full_config()), so that a
- * process that never needs it never pays for it: where the kernel lacks
- * only commands the services do not register (GET_REGISTRATIONS before
- * Linux 6.3, GLOBAL under nohz_full), nothing of it runs at load.
+ * emulation is set up on first use (mbi_get_full_config()), never at
+ * load, so that a process that never needs it never pays for it.
  *
  * Then, following the advice of the membarrier maintainers (seed 002):
- * the expedited commands the library's services need are registered now,
- * while the process is most likely still single-threaded (the kernel's
- * cheap path), and the result is remembered. These registrations are the
+ * the expedited commands the library's services need are registered now
+ * where the kernel serves them, while the process is most likely still
+ * single-threaded (the kernel's cheap path), and the result is
+ * remembered. These registrations are the
  * library's own: the program's registration record (registration.c) stays
  * empty until the program registers. MEMBARRIER_REGISTER_AT_LOAD=0 turns
  * this off; services then register on first use.
@@ -37,8 +36,8 @@
 #include "backend/kernel/kernel.h"
 #include "core/core.h"
 
-struct mbi_config mbi_config;
-unsigned int mbi_service_regs;
+struct mbi_config mbi_config MBI_LOAD_DATA;
+unsigned int mbi_service_regs MBI_LOAD_DATA;
 
 static enum mbi_mode parse_mode(void)
 {
@@ -202,11 +201,11 @@ static int register_at_load_enabled(void)
 }
 
 /*
- * Every service registration, the emulation's too: its handshake handler
- * must be in place before the program may take the signal over (the
- * emulation then orders the threads by its fallback). Only a registration
- * that the emulation serves sets the emulation up at load; where the
- * kernel serves all three, the emulation waits for first use.
+ * The service registrations that the kernel serves: registering early
+ * is what buys the kernel's cheap path. Those that the emulation would
+ * serve prepare nothing (emul.c) and wait for first use, as the
+ * emulation's facts do (a registration decided now would gather them at
+ * load: /proc/cpuinfo, the CPU lists, affinity calls).
  */
 static void register_services(void)
 {
@@ -217,7 +216,10 @@ static void register_services(void)
 	};
 
 	for (unsigned int i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		mbi_service_register(cmds[i]);
+		/* Acquire pairs with the release in select_backends(). */
+		if (__atomic_load_n(&mbi_config.backend[mbi_cmd_index(cmds[i])],
+				    __ATOMIC_ACQUIRE) == MEMBARRIER_BACKEND_KERNEL)
+			mbi_service_register(cmds[i]);
 }
 
 static void init_once(void)
@@ -265,24 +267,48 @@ static void run_once(uint32_t *state, void (*fn)(void))
 
 void mbi_init_slow(void)
 {
-	static uint32_t once;
+	static uint32_t once MBI_LOAD_DATA;
 
 	run_once(&once, init_once);
 }
 
-static void complete_once(void)
+/* This thread is deciding the PENDING entries (a handler may interrupt). */
+static __thread int completing;
+
+/* Re-entrant: the emulation's facts are gathered without a lock (emul.h)
+ * and the entries decided again are decided the same. */
+static void complete(void)
 {
 	mbi_emul_init();
 	select_backends(&mbi_config, mbi_emul_supported());
 }
 
+static void complete_once(void)
+{
+	completing = 1;
+	/* The flag before the work, for a handler on this thread. */
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	complete();
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	completing = 0;
+}
+
+/*
+ * On first use, from any thread or a signal handler: a handler that
+ * interrupted its own thread's first use decides again, itself, rather
+ * than wait for the thread it interrupted (which would never resume).
+ */
 const struct mbi_config *mbi_get_full_config(void)
 {
-	static uint32_t once;
+	static uint32_t once MBI_LOAD_DATA;
 	const struct mbi_config *c = mbi_get_config();
 
 	/* Acquire pairs with the release in select_backends(). */
-	if (!__atomic_load_n(&c->complete, __ATOMIC_ACQUIRE))
+	if (__atomic_load_n(&c->complete, __ATOMIC_ACQUIRE))
+		return c;
+	if (completing)
+		complete();
+	else
 		run_once(&once, complete_once);
 	return c;
 }

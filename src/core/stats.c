@@ -18,6 +18,11 @@
  * known to within 1/2^SUB_BITS (12.5%) of its value (the middle of its
  * bucket, at most the max); the max is exact.
  *
+ * The counters and the report's buffers (some 40 KiB) are mapped when
+ * accounting is turned on, not kept in .bss: a process that never turns
+ * it on never maps them (the loader's extra anonymous mapping for a large
+ * .bss is one more system call at every load).
+ *
  * fork(): the child starts with empty counters and reports only if it
  * makes calls; its parent's report stays the parent's. execve() starts
  * afresh (the variable is inherited: each process reports its own).
@@ -28,6 +33,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core/core.h"
@@ -45,10 +52,16 @@ struct stats_row {
 	uint64_t bucket[NR_BUCKETS];
 };
 
-int mbi_stats_on;
-static struct stats_row rows[NR_ROWS];
-static char stats_path[4096];	/* empty: stderr */
-static int stats_is_child;	/* a fork() child: report only if it calls */
+struct stats_state {
+	struct stats_row rows[NR_ROWS];
+	char path[4096];	/* empty: stderr */
+	char buf[8192];		/* the report */
+	int is_child;		/* a fork() child: report only if it calls */
+};
+
+int mbi_stats_on MBI_LOAD_DATA;	/* read at exit, at every call */
+/* Mapped by stats_init(), before mbi_stats_on is set; never unmapped. */
+static struct stats_state *st;
 
 static unsigned int bucket_of(uint64_t ns)
 {
@@ -78,11 +91,14 @@ static double bucket_mid(unsigned int b)
 	return lo + width / 2;
 }
 
+/* The row of cmd; NULL before the counters are mapped. */
 static struct stats_row *row_of(int cmd)
 {
+	/* Acquire pairs with the release in stats_init(). */
+	struct stats_state *s = __atomic_load_n(&st, __ATOMIC_ACQUIRE);
 	int idx = mbi_cmd_index(cmd);
 
-	return &rows[idx < 0 ? MEMBARRIER_NR_CMDS : idx];
+	return s ? &s->rows[idx < 0 ? MEMBARRIER_NR_CMDS : idx] : NULL;
 }
 
 static void add(uint64_t *counter, uint64_t n)
@@ -94,7 +110,11 @@ void mbi_stats_record(int cmd, long ret, uint64_t t0)
 {
 	struct stats_row *r = row_of(cmd);
 	uint64_t ns = mbi_now_ns() - t0;
-	uint64_t max = __atomic_load_n(&r->max_ns, __ATOMIC_RELAXED);
+	uint64_t max;
+
+	if (!r)
+		return;
+	max = __atomic_load_n(&r->max_ns, __ATOMIC_RELAXED);
 
 	add(&r->calls, 1);
 	if (ret < 0)
@@ -108,7 +128,10 @@ void mbi_stats_record(int cmd, long ret, uint64_t t0)
 
 void mbi_stats_count_shared(int cmd)
 {
-	add(&row_of(cmd)->shared, 1);
+	struct stats_row *r = row_of(cmd);
+
+	if (r)
+		add(&r->shared, 1);
 }
 
 /* The smallest value with at least q of the calls at or below it. */
@@ -134,7 +157,7 @@ static const char *row_name(int idx)
 
 static size_t put_row(char *buf, size_t size, int idx)
 {
-	const struct stats_row *r = &rows[idx];
+	const struct stats_row *r = &st->rows[idx];
 	uint64_t calls = __atomic_load_n(&r->calls, __ATOMIC_RELAXED);
 	int cmd = mbi_cmd_of_index(idx);
 	int valid = idx < MEMBARRIER_NR_CMDS;
@@ -160,36 +183,36 @@ static size_t put_row(char *buf, size_t size, int idx)
 /* The report, in one write() so that processes appending do not mix. */
 static void report(void)
 {
-	static char buf[8192];
-	size_t len, total = 0;
+	char *buf = st->buf;
+	size_t len, total = 0, size = sizeof(st->buf);
 	int fd = 2, any = 0;
 
 	for (int idx = 0; idx < NR_ROWS; idx++)
-		total += __atomic_load_n(&rows[idx].calls, __ATOMIC_RELAXED);
-	if (stats_is_child && !total)
+		total += __atomic_load_n(&st->rows[idx].calls, __ATOMIC_RELAXED);
+	if (st->is_child && !total)
 		return;
-	len = (size_t)snprintf(buf, sizeof(buf),
+	len = (size_t)snprintf(buf, size,
 			       "\n libmembarrier stats for '%s' (pid %d):\n\n",
 			       program_invocation_short_name, mbi_getpid());
 	if (total)
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+		len += (size_t)snprintf(buf + len, size - len,
 			"%12s  %-36s %-9s %-18s %10s %10s %10s %8s %8s\n",
 			"calls", "command", "backend", "mechanism", "p50 us",
 			"p99 us", "max us", "shared", "errors");
-	for (int idx = 0; idx < NR_ROWS && len < sizeof(buf); idx++) {
-		if (!__atomic_load_n(&rows[idx].calls, __ATOMIC_RELAXED))
+	for (int idx = 0; idx < NR_ROWS && len < size; idx++) {
+		if (!__atomic_load_n(&st->rows[idx].calls, __ATOMIC_RELAXED))
 			continue;
-		len += put_row(buf + len, sizeof(buf) - len, idx);
+		len += put_row(buf + len, size - len, idx);
 		any = 1;
 	}
-	if (!any && len < sizeof(buf))
-		len += (size_t)snprintf(buf + len, sizeof(buf) - len,
+	if (!any && len < size)
+		len += (size_t)snprintf(buf + len, size - len,
 					"%12s  membarrier calls\n", "no");
-	if (len >= sizeof(buf))
-		len = sizeof(buf) - 1;
+	if (len >= size)
+		len = size - 1;
 	buf[len++] = '\n';
-	if (stats_path[0]) {
-		fd = open(stats_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+	if (st->path[0]) {
+		fd = open(st->path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
 			  0600);
 		if (fd < 0)
 			return;
@@ -202,31 +225,42 @@ static void report(void)
 
 static void stats_atfork_child(void)
 {
-	memset(rows, 0, sizeof(rows));
-	stats_is_child = 1;
+	memset(st->rows, 0, sizeof(st->rows));
+	st->is_child = 1;
 }
 
 /* Before the library's other constructors: calls they make are counted. */
 __attribute__((constructor(101))) static void stats_init(void)
 {
 	const char *s = secure_getenv("MEMBARRIER_STATS");
+	long p;
 
 	if (!s || !*s || !strcmp(s, "0"))
 		return;
+	p = mbi_syscall6(SYS_mmap, 0, (long)sizeof(*st),
+			 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+	if (p < 0 && p > -4096) {
+		fprintf(stderr, "libmembarrier: MEMBARRIER_STATS: no memory "
+			"for the counters; not accounting\n");
+		return;
+	}
 	if (strcmp(s, "1")) {
-		if (strlen(s) >= sizeof(stats_path)) {
+		if (strlen(s) >= sizeof(st->path)) {
 			fprintf(stderr, "libmembarrier: MEMBARRIER_STATS: path "
 				"too long; reporting to stderr\n");
 		} else {
-			strcpy(stats_path, s);
+			strcpy(((struct stats_state *)p)->path, s);
 		}
 	}
+	/* Release pairs with the acquire in the recorders (row_of()). */
+	__atomic_store_n(&st, (struct stats_state *)p, __ATOMIC_RELEASE);
 	pthread_atfork(NULL, NULL, stats_atfork_child);
 	__atomic_store_n(&mbi_stats_on, 1, __ATOMIC_RELAXED);
 }
 
 __attribute__((destructor)) static void stats_fini(void)
 {
-	if (__atomic_load_n(&mbi_stats_on, __ATOMIC_RELAXED))
+	if (__atomic_load_n(&mbi_stats_on, __ATOMIC_RELAXED) && st)
 		report();
 }

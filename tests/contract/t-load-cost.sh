@@ -7,10 +7,18 @@
 # /proc/cpuinfo, no /sys CPU list: the emulation gathers its facts on
 # first use), also where the kernel lacks a command the services do not
 # register (MEMBARRIER_KERNEL_MASK=0x1ff: Linux before 6.3, without
-# GET_REGISTRATIONS). The controls: with MEMBARRIER_REGISTER_AT_LOAD=0
-# the three registrations disappear, so the count does see the library's
-# calls; with MEMBARRIER_BACKEND=emulated the emulation, which serves the
-# registrations then, is set up at load, and its files are seen.
+# GET_REGISTRATIONS), and with MEMBARRIER_BACKEND=emulated (the
+# emulation's registrations wait for first use, with its facts). The
+# controls: with MEMBARRIER_REGISTER_AT_LOAD=0 the three registrations
+# disappear, so the count does see the library's calls; a program that
+# sets the emulation up (membarrier status) is seen opening its files. The
+# loader maps the library as it maps the empty one (its .bss ends in the
+# file's last page: no anonymous mapping more; control: MEMBARRIER_STATS,
+# whose counters are mapped at load, one more). The preload shim adds
+# only the loader's calls for one more object: its library is opened at
+# once (no failed lookup; control: LD_LIBRARY_PATH=/nonexistent shows
+# the loader's failed lookups), and nothing at load allocates (no brk,
+# no getrandom of malloc's first use; control: the tool, which does).
 # Counted by strace -f; skipped where strace is missing or cannot trace.
 . "$(dirname "$0")/../lib/lib.sh"
 MAIN=$BUILD/libexec/membarrier/startup-main
@@ -40,8 +48,10 @@ count() {
 	printf '%s\n' "$1" | grep -c "^$2("
 }
 
+SHIM=$BUILD/lib/libmembarrier/preload.so
 base=$(calls "$EMPTY")
 lib=$(calls "$LIB")
+shim=$(calls "$SHIM")
 off=$(calls "$LIB" MEMBARRIER_REGISTER_AT_LOAD=0)
 # The files opened but the loader's.
 opened() {
@@ -55,8 +65,12 @@ opened=$(opened "$(calls "$LIB" MEMBARRIER_KERNEL_MASK=0x1ff)")
 [ "$opened" = /proc/self/status ]
 ok $? "the same on a kernel without GET_REGISTRATIONS (opened: $(echo $opened))"
 opened=$(opened "$(calls "$LIB" MEMBARRIER_BACKEND=emulated)")
-[ "$opened" != /proc/self/status ]
-ok $? "control: the emulation set up at load is seen (opened: $(echo $opened))"
+[ "$opened" = /proc/self/status ]
+ok $? "the same with MEMBARRIER_BACKEND=emulated (opened: $(echo $opened))"
+env MEMBARRIER_BACKEND=emulated strace -f -qq -o "$tmp/trace" "$TOOL" status >/dev/null 2>&1
+opened=$(opened "$(sed 's/^[0-9]* *//' "$tmp/trace")")
+[ "$opened" != /proc/self/status ] && [ -n "$opened" ]
+ok $? "control: a program that sets the emulation up is seen (opened: $(echo $opened))"
 [ "$(count "$lib" membarrier)" = 4 ]
 ok $? "QUERY and three registrations ($(count "$lib" membarrier) membarrier calls)"
 n_base=$(printf '%s\n' "$base" | wc -l)
@@ -65,11 +79,42 @@ n_off=$(printf '%s\n' "$off" | wc -l)
 diag "system calls: $n_base with an empty library, $n_lib with libmembarrier, $n_off without registration at load"
 # openat, read, close of the status file; QUERY; 3 registrations; the
 # loader's own calls for one more library are the same as for the empty one.
-[ $((n_lib - n_base)) -le 8 ]
-ok $? "at most 8 system calls more than an empty library ($((n_lib - n_base)))"
+[ $((n_lib - n_base)) -le 7 ]
+ok $? "at most 7 system calls more than an empty library ($((n_lib - n_base)))"
+[ "$(count "$lib" mmap)" = "$(count "$base" mmap)" ]
+ok $? "the loader maps it as the empty library ($(count "$lib" mmap) and $(count "$base" mmap) mmap calls)"
+stats=$(calls "$LIB" MEMBARRIER_STATS="$tmp/stats")
+[ "$(count "$stats" mmap)" = $(($(count "$base" mmap) + 1)) ]
+ok $? "control: one mapping more is seen (MEMBARRIER_STATS maps its counters: $(count "$stats" mmap))"
 [ $((n_lib - n_off)) = 3 ]
 ok $? "control: without registration at load, 3 fewer ($((n_lib - n_off)))"
 printf '%s\n' "$lib" | grep -q -e 'rt_sigaction(SIGSYS' -e 'rt_sigprocmask'
 [ $? = 1 ]
 ok $? "no signal disposition or mask touched at load"
+
+# The shim: one more object than the library alone (openat, read, fstat,
+# four mmap, close, mprotect), nothing else.
+n_shim=$(printf '%s\n' "$shim" | wc -l)
+diag "system calls: $n_shim with the preload shim"
+[ $((n_shim - n_lib)) -le 9 ]
+ok $? "the shim: at most 9 system calls more than the library ($((n_shim - n_lib)))"
+opened=$(opened "$shim")
+[ "$opened" = /proc/self/status ]
+ok $? "the shim opens /proc/self/status and nothing else (opened: $(echo $opened))"
+failed() {
+	printf '%s\n' "$1" | grep -c '^openat(.*= -1 ENOENT'
+}
+[ "$(failed "$shim")" = 0 ]
+ok $? "the shim's library is opened at once ($(failed "$shim") failed lookups)"
+[ "$(failed "$(calls "$SHIM" LD_LIBRARY_PATH=/nonexistent)")" -gt 0 ]
+ok $? "control: a search path that misses is seen"
+allocates() {
+	printf '%s\n' "$1" | grep -c -e '^brk(' -e '^getrandom('
+}
+[ "$(allocates "$shim")" = "$(allocates "$base")" ]
+ok $? "nothing at the shim's load allocates ($(allocates "$shim") brk/getrandom calls, $(allocates "$base") with an empty library)"
+env LD_PRELOAD="$SHIM" strace -f -qq -o "$tmp/trace" "$TOOL" status >/dev/null 2>&1
+tool=$(sed 's/^[0-9]* *//' "$tmp/trace")
+[ "$(allocates "$tool")" -gt "$(allocates "$base")" ]
+ok $? "control: a program that allocates is seen ($(allocates "$tool") calls)"
 done_testing

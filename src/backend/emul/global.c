@@ -63,6 +63,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -357,36 +358,65 @@ int mbi_global_supported(void)
 
 /* ---- the caller ---- */
 
-static struct mbi_greg pool[MBI_GREG_DIRS][POOL];
 static uint32_t pool_used[MBI_GREG_DIRS];
 static struct mbi_greg *mapped[MBI_GREG_DIRS];
+/* The entries, [MBI_GREG_DIRS][POOL]: mapped on first use rather than
+ * kept in .bss, whose size costs every process at load (src/core/core.h,
+ * MBI_LOAD_DATA); never unmapped, as a registry entry stays. */
+static struct mbi_greg *pool;
+
+static struct mbi_greg *pool_entries(void)
+{
+	/* Acquire pairs with the release of the exchange below. */
+	struct mbi_greg *p = __atomic_load_n(&pool, __ATOMIC_ACQUIRE);
+	long len = (long)(sizeof(*p) * MBI_GREG_DIRS * POOL), m;
+
+	if (p)
+		return p;
+	/* A raw mmap(): async-signal-safe, as the barrier must be. */
+	m = mbi_syscall6(SYS_mmap, 0, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m < 0 && m > -4096)
+		return NULL;
+	if (__atomic_compare_exchange_n(&pool, &p, (struct mbi_greg *)m, 0,
+					__ATOMIC_RELEASE, __ATOMIC_ACQUIRE))
+		return (struct mbi_greg *)m;
+	mbi_syscall3(SYS_munmap, m, len, 0);	/* another thread's won */
+	return p;
+}
 
 /*
  * The registry at name k, mapped once per file: a replaced file gets a
  * new entry (the old one stays mapped: another thread may be reading
- * it). Beyond POOL replacements, *tmp is used and the caller closes it.
+ * it). Beyond POOL replacements (or without memory for the entries),
+ * *tmp is used and the caller closes it.
  */
 static struct mbi_greg *registry(int k, struct mbi_greg *tmp)
 {
 	/* Acquire pairs with the release below: fd, identity and mapping
 	 * are seen whole (a half-published entry cannot be). */
 	struct mbi_greg *g = __atomic_load_n(&mapped[k], __ATOMIC_ACQUIRE);
+	struct mbi_greg *p;
 	uint32_t i;
 
 	if (g && mbi_greg_current(k, g))
 		return g;
 	if (mbi_greg_open(k, 0, tmp))
 		return NULL;
+	p = pool_entries();
+	if (!p)
+		return tmp;
 	i = __atomic_fetch_add(&pool_used[k], 1, __ATOMIC_RELAXED);
 	if (i >= POOL)
 		return tmp;
-	pool[k][i] = *tmp;
+	p += k * POOL + i;
+	*p = *tmp;
 	tmp->fd = -1;
 	/* Release pairs with the acquire above. A lost race leaves ours
 	 * in the pool, used this once. */
-	__atomic_compare_exchange_n(&mapped[k], &g, &pool[k][i], 0,
+	__atomic_compare_exchange_n(&mapped[k], &g, p, 0,
 				    __ATOMIC_RELEASE, __ATOMIC_RELAXED);
-	return &pool[k][i];
+	return p;
 }
 
 struct ask {
