@@ -154,9 +154,9 @@ static long fake_answer(const struct seccomp_data *d)
  * thread during the call, as a real barrier's interrupt would, and a lie
  * passes for a barrier (membarrier doctor counts such gaps and aborted
  * rseq sections, tools/verify.c). Pinned where the caller sleeps, it
- * disturbs no other CPU, as a system call that does nothing would not;
- * the next notification wakes it there too (from the first call on, for
- * a caller that stays on its CPU). *cur is the CPU pinned to, or -1.
+ * disturbs no other CPU, like a system call that does nothing, and the
+ * next notification wakes it there too (from the second call on, for a
+ * caller that stays on its CPU). *cur is the CPU pinned to, or -1.
  */
 static void follow_caller(unsigned int tid, int *cur)
 {
