@@ -479,8 +479,9 @@ static int rt_await_commit(const struct rt_incr *t, int threads)
 
 /*
  * Rounds go on for run_ns, and to at least 20 unless that takes
- * 5 * run_ns (the emulated fence waits for runnable threads to be
- * scheduled). A control's, until the first late increment (the verdict
+ * RT_RUN_CAP_NS (the emulated fence waits for runnable threads to be
+ * scheduled: under load, 5 * run_ns gave t-rseq-fence-cpu 4 rounds where
+ * it needs 5). A control's, until the first late increment (the verdict
  * is then known), or RT_CONTROL_FRESH rounds that began just after a
  * commit, or RT_RUN_CAP_NS.
  *
@@ -504,7 +505,7 @@ static int rt_more_rounds(const struct rt_swap *s, uint64_t t)
 	if (s->control)
 		return !s->late && s->fresh < RT_CONTROL_FRESH &&
 		       t < RT_RUN_CAP_NS;
-	return t < s->run_ns || (s->rounds < 20 && t < 5 * s->run_ns);
+	return t < s->run_ns || (s->rounds < 20 && t < RT_RUN_CAP_NS);
 }
 
 static void rt_swap_rounds(struct mbrseq_percpu *pc, struct rt_swap *s,
