@@ -478,10 +478,11 @@ static int rt_await_commit(const struct rt_incr *t, int threads)
 }
 
 /*
- * Rounds go on for run_ns, and to at least 20 unless that takes
- * RT_RUN_CAP_NS (the emulated fence waits for runnable threads to be
- * scheduled: under load, 5 * run_ns gave t-rseq-fence-cpu 4 rounds where
- * it needs 5). A control's, until the first late increment (the verdict
+ * Rounds go on for run_ns, and to at least 20 rounds and 20 commits
+ * unless that takes RT_RUN_CAP_NS (the emulated fence waits for runnable
+ * threads to be scheduled: under load, 5 * run_ns gave t-rseq-fence-cpu
+ * 4 rounds where it needs 5; and widened sections seldom run to their
+ * end: one run of 200 ms had none). A control's, until the first late increment (the verdict
  * is then known), or RT_CONTROL_FRESH rounds that began just after a
  * commit, or RT_RUN_CAP_NS.
  *
@@ -500,12 +501,15 @@ static int rt_await_commit(const struct rt_incr *t, int threads)
 #define RT_CONTROL_FRESH	48
 #endif
 
-static int rt_more_rounds(const struct rt_swap *s, uint64_t t)
+static int rt_more_rounds(const struct rt_swap *s, const struct rt_incr *incr,
+			  uint64_t t)
 {
 	if (s->control)
 		return !s->late && s->fresh < RT_CONTROL_FRESH &&
 		       t < RT_RUN_CAP_NS;
-	return t < s->run_ns || (s->rounds < 20 && t < RT_RUN_CAP_NS);
+	return t < s->run_ns ||
+	       ((s->rounds < 20 || rt_commits(incr, s->threads) < 20) &&
+		t < RT_RUN_CAP_NS);
 }
 
 static void rt_swap_rounds(struct mbrseq_percpu *pc, struct rt_swap *s,
@@ -517,7 +521,7 @@ static void rt_swap_rounds(struct mbrseq_percpu *pc, struct rt_swap *s,
 	uint64_t wait = 2 * s->widen_ns + 20000;
 	uint64_t t0 = rt_now_ns();
 
-	while (rt_more_rounds(s, rt_now_ns() - t0)) {
+	while (rt_more_rounds(s, incr, rt_now_ns() - t0)) {
 		int fresh = s->control && rt_await_commit(incr, s->threads);
 		long late = s->late;
 		uint64_t f = rt_now_ns();
