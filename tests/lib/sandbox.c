@@ -30,11 +30,13 @@
  *                                  no rseq area
  *
  * The filter is inherited by every child and survives execve(), so a whole
- * test suite runs inside it. No libseccomp: the BPF program is four
- * instructions.
+ * test suite runs inside it. No libseccomp: the BPF programs are a few
+ * instructions each.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
@@ -68,46 +70,58 @@ static int load(struct sock_filter *code, size_t n, unsigned int flags)
 	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog);
 }
 
+#define EMIT(x) (code[n++] = (struct sock_filter)x)
+
+/* How every filter starts: another ABI (e.g. x32, compat) passes, then
+ * the system call number is loaded. Returns the instructions written. */
+static unsigned int prologue(struct sock_filter *code)
+{
+	unsigned int n = 0;
+
+	EMIT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)));
+	EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SANDBOX_AUDIT_ARCH, 1, 0));
+	EMIT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+	EMIT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
+	return n;
+}
+
+/*
+ * membarrier returns action: every call (ncmds 0), or only the calls
+ * whose command, the low word of the first argument (little-endian
+ * ABIs), is one of cmds. Every other system call passes.
+ */
+static int install_cmds(unsigned int action, const unsigned int *cmds,
+			unsigned int ncmds, unsigned int flags)
+{
+	struct sock_filter code[8 + 2 * 4];
+	unsigned int n = prologue(code);
+
+	EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_membarrier, 1, 0));
+	EMIT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
+	if (ncmds) {
+		EMIT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+			      offsetof(struct seccomp_data, args[0])));
+		for (unsigned int i = 0; i < ncmds && i < 4; i++) {
+			EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, cmds[i], 0, 1));
+			EMIT(BPF_STMT(BPF_RET | BPF_K, action));
+		}
+		action = SECCOMP_RET_ALLOW;
+	}
+	EMIT(BPF_STMT(BPF_RET | BPF_K, action));
+	return load(code, n, flags);
+}
+
 static int install(unsigned int action, unsigned int flags)
 {
-	struct sock_filter code[] = {
-		/* Another ABI (e.g. x32, compat): leave it alone. */
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SANDBOX_AUDIT_ARCH, 0, 3),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_membarrier, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, action),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-
-	return load(code, sizeof(code) / sizeof(code[0]), flags);
+	return install_cmds(action, NULL, 0, flags);
 }
 
 /* membarrier's REGISTER_* commands kill the process; all else passes. */
 static int install_kill_register(void)
 {
-	struct sock_filter code[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SANDBOX_AUDIT_ARCH, 0, 9),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_membarrier, 0, 7),
-		/* The low word of the command (little-endian ABIs). */
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-			 offsetof(struct seccomp_data, args[0])),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 4, 4, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 16, 3, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 64, 2, 0),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 256, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
+	static const unsigned int regs[] = { 4, 16, 64, 256 };
 
-	return load(code, sizeof(code) / sizeof(code[0]), 0);
+	return install_cmds(SECCOMP_RET_KILL_PROCESS, regs, 4, 0);
 }
 
 /* The killing actions: 0 and the action, or -1 for another option. */
@@ -133,6 +147,49 @@ static long fake_answer(const struct seccomp_data *d)
 }
 
 /*
+ * Move the supervisor to the CPU the notifying thread tid waits on (the
+ * processor field of /proc/TID/stat, proc(5)). A supervisor left to the
+ * scheduler is woken wherever it last ran or wherever looks free, at
+ * times the CPU of a thread the caller watches: its answer then preempts
+ * that thread during the call, as a real barrier's interrupt would, and
+ * a lie passes for a barrier (membarrier doctor counts such gaps and
+ * aborted rseq sections, tools/verify.c; here, under load, 117 of 120
+ * calls of one of its checks "interrupted" the watched thread). Pinned where the caller sleeps, it
+ * disturbs no other CPU, like a system call that does nothing, and the
+ * next notification wakes it there too (from the second call on, for a
+ * caller that stays on its CPU). *cur is the CPU pinned to, or -1.
+ */
+static void follow_caller(unsigned int tid, int *cur)
+{
+	char path[64], buf[1024], *p;
+	int fd, cpu = -1;
+	ssize_t len;
+	cpu_set_t set;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return;
+	buf[len] = '\0';
+	/* Past the command name (in parentheses, may hold spaces), the
+	 * state is field 3 and the processor field 39. */
+	p = strrchr(buf, ')');
+	for (int field = 2; p && field < 39; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%d", &cpu) != 1 || cpu < 0 ||
+	    cpu >= CPU_SETSIZE || cpu == *cur)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (!sched_setaffinity(0, sizeof(set), &set))
+		*cur = cpu;
+}
+
+/*
  * Supervise the child: answer each of its notified membarrier calls with
  * answer(call, resp, arg) until it exits; its exit status, or 128 + the
  * signal that ended it.
@@ -144,7 +201,7 @@ static int supervise(int listener, pid_t child,
 {
 	struct seccomp_notif req;
 	struct seccomp_notif_resp resp;
-	int status;
+	int status, cpu = -1;
 
 	for (;;) {
 		struct pollfd p = { .fd = listener, .events = POLLIN };
@@ -157,6 +214,7 @@ static int supervise(int listener, pid_t child,
 		memset(&req, 0, sizeof(req));
 		if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &req))
 			continue;
+		follow_caller(req.pid, &cpu);
 		memset(&resp, 0, sizeof(resp));
 		resp.id = req.id;
 		answer(&req.data, &resp, arg);
@@ -236,17 +294,11 @@ static const struct old_kernel {
 static int install_old_kernel(const struct old_kernel *k)
 {
 	struct sock_filter code[MAX_OLD_FILTER];
-	unsigned int n = 0, hidden[16], nh = 0;
-	struct sock_fprog prog;
+	unsigned int n = prologue(code), hidden[16], nh = 0;
 
 	for (unsigned int c = 1; c <= 0x200; c <<= 1)
 		if (!(k->cmds & c))
 			hidden[nh++] = c;
-#define EMIT(x) (code[n++] = (struct sock_filter)x)
-	EMIT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)));
-	EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SANDBOX_AUDIT_ARCH, 1, 0));
-	EMIT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
-	EMIT(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)));
 	EMIT(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_rseq, 0, 1));
 	EMIT(BPF_STMT(BPF_RET | BPF_K, k->has_rseq ? SECCOMP_RET_ALLOW :
 		      SECCOMP_RET_ERRNO | ENOSYS));
@@ -264,14 +316,10 @@ static int install_old_kernel(const struct old_kernel *k)
 		EMIT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EINVAL));
 	}
 	EMIT(BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW));
-#undef EMIT
-	prog.len = (unsigned short)n;
-	prog.filter = code;
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
-		return -1;
-	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-			    SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+	return load(code, n, SECCOMP_FILTER_FLAG_NEW_LISTENER);
 }
+
+#undef EMIT
 
 /* --kernel: QUERY answered as the old kernel would (query: mask or -errno). */
 static void answer_old_kernel(const struct seccomp_data *call,

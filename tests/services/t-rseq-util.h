@@ -103,6 +103,39 @@ static inline void rt_spin_ns(uint64_t ns)
 		membarrier_arch_relax();
 }
 
+/*
+ * A timed workload: spin for at least ns, then on until each of n
+ * workers did min operations (its count a long at first + i * stride
+ * bytes, stored atomically), RT_RUN_CAP_NS in all at most. Under load a
+ * new thread can get no CPU for a whole run of hundreds of milliseconds
+ * (a plain 300 ms run of t-rseq-counter's control made no add at all in
+ * 4 of 200 runs here, load average 20 on 2 CPUs): a run without work
+ * proves nothing and a control without work sees nothing.
+ */
+#define RT_RUN_CAP_NS	3000000000ull
+
+static inline int rt_worked(const long *first, size_t stride, int n, long min)
+{
+	for (int i = 0; i < n; i++) {
+		const long *c = (const long *)((const char *)first + i * stride);
+
+		if (__atomic_load_n(c, __ATOMIC_RELAXED) < min)
+			return 0;
+	}
+	return 1;
+}
+
+static inline void rt_run_until(uint64_t ns, const long *first, size_t stride,
+				int n, long min)
+{
+	uint64_t t0 = rt_now_ns();
+
+	rt_spin_ns(ns);
+	while (!rt_worked(first, stride, n, min) &&
+	       rt_now_ns() - t0 < RT_RUN_CAP_NS)
+		rt_spin_ns(1000000);
+}
+
 /* The CPUs this process may run on, up to max; their number. */
 static inline int rt_cpus(int *cpus, int max)
 {
@@ -323,11 +356,16 @@ struct rt_swap {
 	int threads;
 	uint64_t widen_ns;	/* section length, 0: not widened */
 	uint64_t run_ns;
+	int control;		/* rt_swap_control(): publish just after a
+				 * commit (see rt_await_commit()) */
 	/* results */
 	long rounds, late, errors, stray;
+	long fresh;		/* a control's rounds begun just after a commit */
+	long fresh_late;	/* those that saw a late increment */
 	long long counted, total;
 	long slow_fences;	/* rounds whose fence outlasted a section */
 	uint64_t fence_ns;	/* time in publish and fence, all rounds */
+	uint64_t slow_ns;	/* a control's fence, when too slow to run */
 };
 
 struct rt_incr {
@@ -352,8 +390,8 @@ static void *rt_incrementer(void *arg)
 
 		if (cpu < 0)
 			t->errors++;
-		else
-			t->n++;
+		else	/* atomic: rt_await_commit() reads it */
+			__atomic_store_n(&t->n, t->n + 1, __ATOMIC_RELAXED);
 		if (pin >= 0 && cpu != pin)
 			t->stray++;
 	}
@@ -402,18 +440,90 @@ static int rt_swap_step(struct mbrseq_percpu *pc, const struct rt_swap *s)
 	return mbrseq_fence(s->fence);
 }
 
-static void rt_swap_rounds(struct mbrseq_percpu *pc, struct rt_swap *s)
+static long long rt_commits(const struct rt_incr *t, int threads)
+{
+	long long n = 0;
+
+	for (int i = 0; i < threads; i++)
+		n += __atomic_load_n(&t[i].n, __ATOMIC_RELAXED);
+	return n;
+}
+
+/*
+ * A control's round starts just after an incrementer committed, so
+ * that its next section is under way when this thread publishes: under
+ * load the incrementer is often not running at all, and a publish
+ * then finds no section to outrun (here, load average 20: 20 ms runs
+ * without this saw no late increment in 51 of 60, the three controls on
+ * both backends; a t-rseq-swap control of 3 runs of 200 ms, none in 86
+ * rounds). A commit counts if seen within 10 us of the last look
+ * that did not see it: both threads were running just now (this one,
+ * preempted, would find an old commit on its return). At most 20 ms,
+ * then the round goes on anyway.
+ */
+static int rt_await_commit(const struct rt_incr *t, int threads)
+{
+	long long n0 = rt_commits(t, threads), n;
+	uint64_t t0 = rt_now_ns(), last = t0, now;
+
+	do {
+		n = rt_commits(t, threads);
+		now = rt_now_ns();
+		if (n != n0 && now - last < 10000)
+			return 1;
+		n0 = n;
+		last = now;
+	} while (now - t0 < 20000000);
+	return 0;
+}
+
+/*
+ * Rounds go on for run_ns, and to at least 20 rounds and 20 commits
+ * unless that takes RT_RUN_CAP_NS (the emulated fence waits for runnable
+ * threads to be scheduled: under load, 5 * run_ns gave t-rseq-fence-cpu
+ * 4 rounds where it needs 5; and widened sections seldom run to their
+ * end: one run of 200 ms had none). A control's, until the first late increment (the verdict
+ * is then known), or RT_CONTROL_FRESH rounds that began just after a
+ * commit, or RT_RUN_CAP_NS.
+ *
+ * RT_CONTROL_FRESH: how often a round begun just after a commit sees
+ * a late increment, measured here (40 to 50 controls of each kind, load
+ * average 20 to 50 on 2 CPUs): publish without the fence 45 of 114
+ * rounds (emulated backend) and 42 of 85 (kernel); publish on A, fence
+ * on B 22 of 80 (emulated: its fence on one CPU is slow under load, the
+ * sections widened) and 37 of 55 (kernel); publish on A, no fence 36 of
+ * 63 and 35 of 54. The lowest, 22 of 80 (0.28; 0.18 at 95% confidence),
+ * makes 48 such rounds all miss with probability 0.82^48 = 7e-5, under
+ * 1e-4 (0.72^48 = 1.4e-7 at the measured rate). Most controls end at
+ * their first or second such round.
+ */
+#ifndef RT_CONTROL_FRESH
+#define RT_CONTROL_FRESH	48
+#endif
+
+static int rt_more_rounds(const struct rt_swap *s, const struct rt_incr *incr,
+			  uint64_t t)
+{
+	if (s->control)
+		return !s->late && s->fresh < RT_CONTROL_FRESH &&
+		       t < RT_RUN_CAP_NS;
+	return t < s->run_ns ||
+	       ((s->rounds < 20 || rt_commits(incr, s->threads) < 20) &&
+		t < RT_RUN_CAP_NS);
+}
+
+static void rt_swap_rounds(struct mbrseq_percpu *pc, struct rt_swap *s,
+			   const struct rt_incr *incr)
 {
 	int lo = s->target < 0 ? 0 : s->target;
 	int hi = s->target < 0 ? pc->nr_cpus : s->target + 1;
 	intptr_t *snap = calloc((size_t)pc->nr_cpus, sizeof(*snap));
 	uint64_t wait = 2 * s->widen_ns + 20000;
-	uint64_t t0 = rt_now_ns(), t;
+	uint64_t t0 = rt_now_ns();
 
-	/* run_ns, and at least 20 rounds unless that takes 5 * run_ns (the
-	 * emulated fence waits for runnable threads to be scheduled). */
-	while ((t = rt_now_ns() - t0) < s->run_ns ||
-	       (s->rounds < 20 && t < 5 * s->run_ns)) {
+	while (rt_more_rounds(s, incr, rt_now_ns() - t0)) {
+		int fresh = s->control && rt_await_commit(incr, s->threads);
+		long late = s->late;
 		uint64_t f = rt_now_ns();
 
 		if (rt_swap_step(pc, s)) {
@@ -435,9 +545,53 @@ static void rt_swap_rounds(struct mbrseq_percpu *pc, struct rt_swap *s)
 			s->total += v;
 			__atomic_store_n(p, 0, __ATOMIC_RELAXED);
 		}
+		s->fresh += fresh;
+		s->fresh_late += fresh && s->late > late;
 		s->rounds++;
 	}
 	free(snap);
+}
+
+/*
+ * Sections much longer than this rarely run to their end on a loaded
+ * machine (a preemption aborts them, and they start over).
+ */
+#define RT_WIDEN_MAX_NS	2000000ull
+
+static unsigned int rt_loops_for(uint64_t ns)
+{
+	return ns ? (unsigned int)(rt_loops_per_us() * (double)ns / 1000.0) : 0;
+}
+
+/*
+ * A late increment can only be seen if a section outlasts the fence: a
+ * control times 20 of its fences, the incrementers running, and widens
+ * the sections to twice their mean where they were shorter (up to
+ * RT_WIDEN_MAX_NS). Past that, the control cannot run here (the
+ * emulated fence can take milliseconds, e.g. under TSan, whose own
+ * thread takes the handshake signal late): -1 with s->slow_ns the mean.
+ */
+static int rt_widen_past_fence(struct rt_swap *s)
+{
+	uint64_t t0 = rt_now_ns(), mean;
+
+	if (s->fence < -1)	/* none, or mbrseq_swap()'s (not a control) */
+		return 0;
+	for (int i = 0; i < 20; i++)
+		if (mbrseq_fence(s->fence)) {
+			s->errors++;
+			return -1;
+		}
+	mean = (rt_now_ns() - t0) / 20;
+	if (2 * mean <= s->widen_ns)
+		return 0;
+	if (2 * mean > RT_WIDEN_MAX_NS) {
+		s->slow_ns = mean;
+		return -1;
+	}
+	s->widen_ns = 2 * mean;
+	rt_inject_loops = rt_loops_for(s->widen_ns);
+	return 0;
 }
 
 static void rt_swap_run(struct rt_swap *s)
@@ -446,17 +600,18 @@ static void rt_swap_run(struct rt_swap *s)
 	struct rt_incr *t = calloc((size_t)s->threads, sizeof(*t));
 
 	s->rounds = s->late = s->errors = s->stray = s->slow_fences = 0;
+	s->fresh = s->fresh_late = 0;
 	s->counted = s->total = 0;
-	s->fence_ns = 0;
-	rt_inject_loops = s->widen_ns ?
-		(unsigned int)(rt_loops_per_us() * (double)s->widen_ns / 1000.0) : 0;
+	s->fence_ns = s->slow_ns = 0;
+	rt_inject_loops = rt_loops_for(s->widen_ns);
 	__atomic_store_n(&rt_stop, 0, __ATOMIC_RELAXED);
 	for (int i = 0; i < s->threads; i++) {
 		t[i].pc = pc;
 		t[i].s = s;
 		rt_start(&t[i].tid, rt_incrementer, &t[i]);
 	}
-	rt_swap_rounds(pc, s);
+	if (!s->control || !rt_widen_past_fence(s))
+		rt_swap_rounds(pc, s, t);
 	__atomic_store_n(&rt_stop, 1, __ATOMIC_RELAXED);
 	for (int i = 0; i < s->threads; i++) {
 		pthread_join(t[i].tid, NULL);
@@ -478,34 +633,34 @@ static inline int rt_swap_clean(const struct rt_swap *s)
 }
 
 /*
- * Sections much longer than this rarely run to their end on a loaded
- * machine (a preemption aborts them, and they start over).
+ * A control: one run, each round starting just after a commit
+ * (rt_await_commit()), its sections widened past its fence
+ * (rt_widen_past_fence()). 0 when it has a verdict (late > 0: it saw
+ * the violation; else it missed it in RT_CONTROL_FRESH rounds), or -1
+ * with the reason in why: its fence is too slow here, or in
+ * RT_RUN_CAP_NS the incrementer and this thread were too seldom
+ * running at once (the machine's load, not the code under test).
  */
-#define RT_WIDEN_MAX_NS	2000000ull
-
-/*
- * A control run: repeat (up to 3 runs) until something lands late. A
- * late increment can only be seen if a section outlasts the fence: when
- * most fences took longer than the sections, widen them (up to
- * RT_WIDEN_MAX_NS); past that, return the fences' mean time: the control
- * cannot run here (the emulated fence can take milliseconds, e.g. under
- * TSan, whose own thread takes the handshake signal late). Else 0.
- */
-static inline uint64_t rt_swap_control(struct rt_swap *s)
+static inline int rt_swap_control(struct rt_swap *s, char *why, size_t n)
 {
-	for (int a = 0; a < 3; a++) {
-		uint64_t mean;
-
-		rt_swap_run(s);
-		if (s->late > 0 || !s->rounds)
-			return 0;
-		mean = s->fence_ns / (uint64_t)s->rounds;
-		if (2 * s->slow_fences <= s->rounds)
-			continue;
-		if (2 * mean > RT_WIDEN_MAX_NS)
-			return mean;
-		s->widen_ns = 2 * mean > 2 * s->widen_ns ? 2 * mean :
-			      2 * s->widen_ns;
+	s->control = 1;
+	rt_swap_run(s);
+	tap_diag("control: %ld of %ld rounds begun just after a commit saw a "
+		 "late increment, %ld rounds in all", s->fresh_late, s->fresh,
+		 s->rounds);
+	if (s->slow_ns) {
+		snprintf(why, n, "the fence takes %llu us here: sections "
+			 "twice as long (past %llu us) seldom run to their end",
+			 (unsigned long long)s->slow_ns / 1000,
+			 RT_WIDEN_MAX_NS / 1000);
+		return -1;
+	}
+	if (!s->late && s->fresh < RT_CONTROL_FRESH && !s->errors) {
+		snprintf(why, n, "in %llu s, %ld of %d rounds began with the "
+			 "incrementer running (load)",
+			 RT_RUN_CAP_NS / 1000000000ull, s->fresh,
+			 RT_CONTROL_FRESH);
+		return -1;
 	}
 	return 0;
 }
