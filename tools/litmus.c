@@ -40,6 +40,13 @@
  * calls share barriers with theirs (src/core/share.c): a shared barrier
  * must give the caller the same guarantee as its own.
  *
+ * --control-forbidden K: the control runs until it has seen K forbidden
+ * outcomes (or --control-max rounds), and the ordered cells of the same
+ * scenario then run for at least as many rounds as the control took:
+ * the run first shows how many rounds the test needs to see the
+ * violation, then gives the fence under test at least that many. Without
+ * it every cell runs --iterations rounds.
+ *
  * Timing: the caller publishes a start time on a shared counter
  * (mbi_arch_cycles()); both threads spin to it, then each waits a
  * random extra delay. The target's delay spans twice the caller's fence
@@ -114,7 +121,8 @@ struct litmus_shape {
 struct litmus_cell {
 	const struct litmus_shape *shape;
 	enum fence caller_fence, target_fence;
-	unsigned long iterations;
+	unsigned long iterations;	/* rounds at most; then rounds run */
+	unsigned long until;		/* stop at this many forbidden (0: never) */
 	unsigned long long caller_jitter, target_jitter;	/* cycles */
 	struct litmus_mem *mem;
 	unsigned long counts[4];
@@ -191,6 +199,9 @@ static const struct litmus_shape shapes[] = {
 
 #define NR_SHAPES (sizeof(shapes) / sizeof(shapes[0]))
 
+/* The caller's last round value: no more rounds. */
+#define LITMUS_END	(~0ul)
+
 static void *target_thread(void *arg)
 {
 	struct litmus_cell *c = arg;
@@ -205,10 +216,16 @@ static void *target_thread(void *arg)
 		sigaddset(&set, membarrier_emulation_signal());
 		pthread_sigmask(SIG_BLOCK, &set, NULL);
 	}
-	for (unsigned long n = 1; n <= c->iterations; n++) {
-		/* Acquire pairs with the caller's release of round n. */
-		while (__atomic_load_n(&m->round, __ATOMIC_ACQUIRE) != n)
+	for (unsigned long n = 1;; n++) {
+		unsigned long r;
+
+		/* Acquire pairs with the caller's release of round n (or
+		 * of the end). */
+		while ((r = __atomic_load_n(&m->round, __ATOMIC_ACQUIRE)) != n &&
+		       r != LITMUS_END)
 			membarrier_arch_relax();
+		if (r == LITMUS_END)
+			break;
 		cpus_spin_until(m->start +
 				cpus_xorshift(&seed) % c->target_jitter);
 		c->shape->target(m, c->target_fence);
@@ -316,7 +333,13 @@ static int run_cell(struct litmus_cell *c)
 		while (__atomic_load_n(&m->done, __ATOMIC_ACQUIRE) != n)
 			membarrier_arch_relax();
 		c->counts[c->shape->outcome(m)]++;
+		if (c->until && c->counts[c->shape->forbidden] >= c->until) {
+			c->iterations = n;
+			break;
+		}
 	}
+	/* Release, as for a round: the target sees the end and exits. */
+	__atomic_store_n(&m->round, LITMUS_END, __ATOMIC_RELEASE);
 	target_join(&t);
 	return m->error ? -m->error : 0;
 }
@@ -423,7 +446,8 @@ static int usage(void)
 		"[--scenario A|B|all] [--table]\n"
 		"         [--cmd private|sync-core|rseq|global-expedited|global] "
 		"[--target-blocks-signal]\n"
-		"         [--callers N] (N concurrent callers, 1..%d)\n",
+		"         [--callers N] (N concurrent callers, 1..%d)\n"
+		"         [--control-forbidden K [--control-max N]]\n",
 		MAX_CALLERS);
 	return 2;
 }
@@ -432,6 +456,7 @@ int tool_litmus(int argc, char **argv)
 {
 	struct litmus_mem *mem;
 	unsigned long iterations = 200000, callers = 1;
+	unsigned long control_forbidden = 0, control_max = 0;
 	const char *scenario = "all";
 	int table = 0, worst = 0, block_signal = 0;
 	struct litmus_cell c;
@@ -440,7 +465,10 @@ int tool_litmus(int argc, char **argv)
 		const char *v;
 
 		if (tool_opt_ulong(argc, argv, &i, "--iterations", &iterations) ||
-		    tool_opt_ulong(argc, argv, &i, "--callers", &callers))
+		    tool_opt_ulong(argc, argv, &i, "--callers", &callers) ||
+		    tool_opt_ulong(argc, argv, &i, "--control-forbidden",
+				   &control_forbidden) ||
+		    tool_opt_ulong(argc, argv, &i, "--control-max", &control_max))
 			continue;
 		if ((v = tool_opt_value(argc, argv, &i, "--scenario")))
 			scenario = v;
@@ -454,6 +482,8 @@ int tool_litmus(int argc, char **argv)
 		else
 			return usage();
 	}
+	if (!control_max)
+		control_max = 100 * iterations;
 	if (iterations == 0 || callers == 0 || callers > MAX_CALLERS ||
 	    (strcmp(scenario, "all") &&
 				strcmp(scenario, "A") && strcmp(scenario, "B")))
@@ -475,7 +505,6 @@ int tool_litmus(int argc, char **argv)
 	if (mem == MAP_FAILED)
 		return 2;
 	c.mem = mem;
-	c.iterations = iterations;
 	c.block_signal = block_signal;
 	printf("cpus=%d,%d cmd=%s backend=%s target=%s callers=%lu%s\n",
 	       c.cpus[0], c.cpus[1], membarrier_cmd_name(litmus_cmd->cmd),
@@ -486,6 +515,9 @@ int tool_litmus(int argc, char **argv)
 	for (unsigned int s = 0; s < NR_SHAPES; s++) {
 		if (strcmp(scenario, "all") && strcmp(scenario, shapes[s].name))
 			continue;
+		/* Rounds the ordered cells run: set by the control. */
+		unsigned long ordered_rounds = iterations;
+
 		c.shape = &shapes[s];
 		for (int f0 = 0; f0 < NR_FENCES; f0++)
 			for (int f1 = 0; f1 < NR_FENCES; f1++) {
@@ -499,7 +531,18 @@ int tool_litmus(int argc, char **argv)
 					continue;
 				c.caller_fence = f0;
 				c.target_fence = f1;
+				c.iterations = iterations;
+				c.until = 0;
+				if (f0 == FENCE_BARRIER && f1 == FENCE_BARRIER &&
+				    control_forbidden) {
+					c.iterations = control_max;
+					c.until = control_forbidden;
+				} else if (ordered(f0, f1))
+					c.iterations = ordered_rounds;
 				ret = check_cell(&c);
+				/* The control runs first (f0 = f1 = barrier). */
+				if (c.until && c.iterations > ordered_rounds)
+					ordered_rounds = c.iterations;
 				if (ret > worst)
 					worst = ret;
 				fflush(stdout);
