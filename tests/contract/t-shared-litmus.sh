@@ -7,11 +7,16 @@
 # forbidden outcome in the same run, and MEMBARRIER_STATS must show that
 # calls were served by other callers' barriers.
 #
-# Sizing: the control saw its forbidden outcome in 1-5% of the rounds
-# here (2 CPUs, loaded), so 600 rounds expect 6-30: a blind control
-# (e^-6 = 0.25% at the lowest rate) fails loudly instead of passing.
+# Sizing, by outcomes rather than rounds: the control runs until it has
+# seen $K forbidden outcomes or $CAP rounds (--control-forbidden,
+# --control-max), and the shared membarrier() then runs at least as many
+# rounds as the control took (and at least $ITER), so a barrier no
+# stronger than barrier() would be expected to show $K or more.
+# RATE_FIGURE
 . "$(dirname "$0")/../lib/lib.sh"
 ITER=${LITMUS_SHARED_ITERATIONS:-600}
+K=10
+CAP=30000
 CALLERS=3
 
 if [ "$(nproc)" -lt 2 ]; then
@@ -25,6 +30,7 @@ for backend in kernel emulated; do
 		: >"$stats"
 		out=$(MEMBARRIER_BACKEND=$backend MEMBARRIER_STATS=$stats \
 		      "$TOOL" litmus --callers $CALLERS --iterations "$ITER" \
+		      --control-forbidden $K --control-max $CAP \
 		      --scenario "$s" 2>&1)
 		status=$?
 		diag "$out"
@@ -32,9 +38,11 @@ for backend in kernel emulated; do
 		mb=$(printf '%s\n' "$out" | grep 'caller=membarrier target=barrier')
 		ok $status "$backend, $s, $CALLERS callers: litmus passes"
 		[ "$(kv forbidden "$ctl")" -gt 0 ] 2>/dev/null
-		ok $? "$backend, $s: the control observed the forbidden outcome"
-		[ "$(kv forbidden "$mb")" = 0 ] && [ "$(kv iterations "$mb")" = "$ITER" ]
-		ok $? "$backend, $s: shared membarrier(): no forbidden outcome"
+		ok $? "$backend, $s: the control observed the forbidden outcome ($(kv forbidden "$ctl") in $(kv iterations "$ctl") rounds)"
+		n=$(kv iterations "$mb")
+		[ "$(kv forbidden "$mb")" = 0 ] && [ "$n" -ge "$ITER" ] &&
+			[ "$n" -ge "$(kv iterations "$ctl")" ]
+		ok $? "$backend, $s: shared membarrier(): no forbidden outcome in $n rounds"
 		row=$(grep -E '^ +[0-9]+ +PRIVATE_EXPEDITED ' "$stats")
 		diag "$row"
 		shared=$(printf '%s\n' "$row" | awk '{print $(NF-1)}')
