@@ -483,7 +483,7 @@ int tool_litmus(int argc, char **argv)
 			return usage();
 	}
 	if (!control_max)
-		control_max = 100 * iterations;
+		control_max = iterations > ~0ul / 100 ? ~0ul : 100 * iterations;
 	if (iterations == 0 || callers == 0 || callers > MAX_CALLERS ||
 	    (strcmp(scenario, "all") &&
 				strcmp(scenario, "A") && strcmp(scenario, "B")))
