@@ -47,9 +47,15 @@
  * violation, then gives the fence under test at least that many. Without
  * it every cell runs --iterations rounds.
  *
- * Timing: the caller publishes a start time on a shared counter
- * (mbi_arch_cycles()); both threads spin to it, then each waits a
- * random extra delay. The target's delay spans twice the caller's fence
+ * Timing: a start gate per round. The caller publishes the round; the
+ * target, once it sees it, says it has arrived; only then does the
+ * caller publish a start time (mbi_arch_cycles()) a little ahead, so
+ * that both threads are running when it comes, even when the machine is
+ * loaded and either may have been descheduled before the gate. Both spin
+ * to it, then each waits a random extra delay; the caller's delay has an
+ * offset that the rounds steer: later after a round in which the caller
+ * ran wholly before the target, earlier after the reverse, so that the
+ * two sides keep overlapping whatever the machine's timing skew. The target's delay spans twice the caller's fence
  * cost, so that its accesses land before, during and after the call.
  */
 #include <errno.h>
@@ -102,6 +108,8 @@ struct litmus_mem {
 	_Alignas(64) int r0;
 	_Alignas(64) int r1;
 	_Alignas(64) unsigned long round;	/* caller -> target */
+	_Alignas(64) unsigned long arrived;	/* target -> caller: at the gate */
+	_Alignas(64) unsigned long go;		/* caller -> target: start set */
 	unsigned long long start;		/* cycles, for this round */
 	_Alignas(64) unsigned long done;	/* target -> caller */
 	_Alignas(64) int error;			/* a fence failed: errno */
@@ -115,6 +123,7 @@ struct litmus_shape {
 	void (*target)(struct litmus_mem *m, enum fence f);
 	int (*outcome)(const struct litmus_mem *m);	/* 0..3 */
 	int forbidden;					/* outcome index */
+	int caller_first, target_first;	/* outcomes: one side ran wholly first */
 	const char *outcome_names[4];
 };
 
@@ -191,9 +200,9 @@ static int r_outcome(const struct litmus_mem *m)
 }
 
 static const struct litmus_shape shapes[] = {
-	{ "A", "SB", sb_caller, sb_target, sb_outcome, 0,
+	{ "A", "SB", sb_caller, sb_target, sb_outcome, 0, 1, 2,
 	  { "r0=0,r1=0", "r0=0,r1=1", "r0=1,r1=0", "r0=1,r1=1" } },
-	{ "B", "R", r_caller, r_target, r_outcome, 2,
+	{ "B", "R", r_caller, r_target, r_outcome, 2, 0, 3,
 	  { "y=1,r0=0", "y=1,r0=1", "y=2,r0=0", "y=2,r0=1" } },
 };
 
@@ -226,6 +235,11 @@ static void *target_thread(void *arg)
 			membarrier_arch_relax();
 		if (r == LITMUS_END)
 			break;
+		/* Release pairs with the caller's acquire of arrived. */
+		__atomic_store_n(&m->arrived, n, __ATOMIC_RELEASE);
+		/* Acquire pairs with the caller's release of go: start. */
+		while (__atomic_load_n(&m->go, __ATOMIC_ACQUIRE) != n)
+			membarrier_arch_relax();
 		cpus_spin_until(m->start +
 				cpus_xorshift(&seed) % c->target_jitter);
 		c->shape->target(m, c->target_fence);
@@ -251,9 +265,12 @@ static unsigned long long fence_cost(struct litmus_mem *m, enum fence f)
 	return best;
 }
 
-/* Head start for the target to see the new round before the start time. */
+/* Head start for the target, spinning at the gate, to see the start. */
 #define LITMUS_LEAD_CYCLES	4000ull
 #define LITMUS_BASE_JITTER	256ull
+/* The caller's offset: its step per round and its bound, in cycles. */
+#define LITMUS_OFFSET_STEP	32ll
+#define LITMUS_OFFSET_MAX	100000ll
 
 /*
  * The target side: a thread of this process, or, for the commands that
@@ -306,7 +323,8 @@ static int run_cell(struct litmus_cell *c)
 	struct litmus_mem *m = c->mem;
 	unsigned long long seed = 0x2545f4914f6cdd1dull;
 	struct litmus_target t;
-	int ret;
+	long long offset = 0;
+	int ret, o;
 
 	memset(m, 0, sizeof(*m));
 	memset(c->counts, 0, sizeof(c->counts));
@@ -323,16 +341,27 @@ static int run_cell(struct litmus_cell *c)
 		m->y = 0;
 		m->r0 = 0;
 		m->r1 = 0;
-		m->start = mbi_arch_cycles() + LITMUS_LEAD_CYCLES;
 		/* Release: the reset above is visible before round n starts. */
 		__atomic_store_n(&m->round, n, __ATOMIC_RELEASE);
-		cpus_spin_until(m->start +
+		/* Acquire pairs with the target's release of arrived. */
+		while (__atomic_load_n(&m->arrived, __ATOMIC_ACQUIRE) != n)
+			membarrier_arch_relax();
+		m->start = mbi_arch_cycles() + LITMUS_LEAD_CYCLES;
+		/* Release: the start time is visible before go. */
+		__atomic_store_n(&m->go, n, __ATOMIC_RELEASE);
+		cpus_spin_until(m->start + offset +
 				cpus_xorshift(&seed) % c->caller_jitter);
 		c->shape->caller(m, c->caller_fence);
 		/* Acquire pairs with the target's release: its results. */
 		while (__atomic_load_n(&m->done, __ATOMIC_ACQUIRE) != n)
 			membarrier_arch_relax();
-		c->counts[c->shape->outcome(m)]++;
+		o = c->shape->outcome(m);
+		c->counts[o]++;
+		if (o == c->shape->caller_first && offset < LITMUS_OFFSET_MAX)
+			offset += LITMUS_OFFSET_STEP;
+		else if (o == c->shape->target_first &&
+			 offset > -(long long)LITMUS_LEAD_CYCLES / 2)
+			offset -= LITMUS_OFFSET_STEP;
 		if (c->until && c->counts[c->shape->forbidden] >= c->until) {
 			c->iterations = n;
 			break;
