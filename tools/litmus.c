@@ -40,9 +40,22 @@
  * calls share barriers with theirs (src/core/share.c): a shared barrier
  * must give the caller the same guarantee as its own.
  *
- * Timing: the caller publishes a start time on a shared counter
- * (mbi_arch_cycles()); both threads spin to it, then each waits a
- * random extra delay. The target's delay spans twice the caller's fence
+ * --control-forbidden K: the control runs until it has seen K forbidden
+ * outcomes (or --control-max rounds), and the ordered cells of the same
+ * scenario then run for at least as many rounds as the control took:
+ * the run first shows how many rounds the test needs to see the
+ * violation, then gives the fence under test at least that many. Without
+ * it every cell runs --iterations rounds.
+ *
+ * Timing: a start gate per round. The caller publishes the round; the
+ * target, once it sees it, says it has arrived; only then does the
+ * caller publish a start time (mbi_arch_cycles()) a little ahead, so
+ * that both threads are running when it comes, even when the machine is
+ * loaded and either may have been descheduled before the gate. Both spin
+ * to it, then each waits a random extra delay; the caller's delay has an
+ * offset that the rounds steer: later after a round in which the caller
+ * ran wholly before the target, earlier after the reverse, so that the
+ * two sides keep overlapping whatever the machine's timing skew. The target's delay spans twice the caller's fence
  * cost, so that its accesses land before, during and after the call.
  */
 #include <errno.h>
@@ -95,6 +108,8 @@ struct litmus_mem {
 	_Alignas(64) int r0;
 	_Alignas(64) int r1;
 	_Alignas(64) unsigned long round;	/* caller -> target */
+	_Alignas(64) unsigned long arrived;	/* target -> caller: at the gate */
+	_Alignas(64) unsigned long go;		/* caller -> target: start set */
 	unsigned long long start;		/* cycles, for this round */
 	_Alignas(64) unsigned long done;	/* target -> caller */
 	_Alignas(64) int error;			/* a fence failed: errno */
@@ -108,13 +123,15 @@ struct litmus_shape {
 	void (*target)(struct litmus_mem *m, enum fence f);
 	int (*outcome)(const struct litmus_mem *m);	/* 0..3 */
 	int forbidden;					/* outcome index */
+	int caller_first, target_first;	/* outcomes: one side ran wholly first */
 	const char *outcome_names[4];
 };
 
 struct litmus_cell {
 	const struct litmus_shape *shape;
 	enum fence caller_fence, target_fence;
-	unsigned long iterations;
+	unsigned long iterations;	/* rounds at most; then rounds run */
+	unsigned long until;		/* stop at this many forbidden (0: never) */
 	unsigned long long caller_jitter, target_jitter;	/* cycles */
 	struct litmus_mem *mem;
 	unsigned long counts[4];
@@ -183,13 +200,16 @@ static int r_outcome(const struct litmus_mem *m)
 }
 
 static const struct litmus_shape shapes[] = {
-	{ "A", "SB", sb_caller, sb_target, sb_outcome, 0,
+	{ "A", "SB", sb_caller, sb_target, sb_outcome, 0, 1, 2,
 	  { "r0=0,r1=0", "r0=0,r1=1", "r0=1,r1=0", "r0=1,r1=1" } },
-	{ "B", "R", r_caller, r_target, r_outcome, 2,
+	{ "B", "R", r_caller, r_target, r_outcome, 2, 0, 3,
 	  { "y=1,r0=0", "y=1,r0=1", "y=2,r0=0", "y=2,r0=1" } },
 };
 
 #define NR_SHAPES (sizeof(shapes) / sizeof(shapes[0]))
+
+/* The caller's last round value: no more rounds. */
+#define LITMUS_END	(~0ul)
 
 static void *target_thread(void *arg)
 {
@@ -205,9 +225,20 @@ static void *target_thread(void *arg)
 		sigaddset(&set, membarrier_emulation_signal());
 		pthread_sigmask(SIG_BLOCK, &set, NULL);
 	}
-	for (unsigned long n = 1; n <= c->iterations; n++) {
-		/* Acquire pairs with the caller's release of round n. */
-		while (__atomic_load_n(&m->round, __ATOMIC_ACQUIRE) != n)
+	for (unsigned long n = 1;; n++) {
+		unsigned long r;
+
+		/* Acquire pairs with the caller's release of round n (or
+		 * of the end). */
+		while ((r = __atomic_load_n(&m->round, __ATOMIC_ACQUIRE)) != n &&
+		       r != LITMUS_END)
+			membarrier_arch_relax();
+		if (r == LITMUS_END)
+			break;
+		/* Release pairs with the caller's acquire of arrived. */
+		__atomic_store_n(&m->arrived, n, __ATOMIC_RELEASE);
+		/* Acquire pairs with the caller's release of go: start. */
+		while (__atomic_load_n(&m->go, __ATOMIC_ACQUIRE) != n)
 			membarrier_arch_relax();
 		cpus_spin_until(m->start +
 				cpus_xorshift(&seed) % c->target_jitter);
@@ -234,9 +265,12 @@ static unsigned long long fence_cost(struct litmus_mem *m, enum fence f)
 	return best;
 }
 
-/* Head start for the target to see the new round before the start time. */
+/* Head start for the target, spinning at the gate, to see the start. */
 #define LITMUS_LEAD_CYCLES	4000ull
 #define LITMUS_BASE_JITTER	256ull
+/* The caller's offset: its step per round and its bound, in cycles. */
+#define LITMUS_OFFSET_STEP	32ll
+#define LITMUS_OFFSET_MAX	100000ll
 
 /*
  * The target side: a thread of this process, or, for the commands that
@@ -289,7 +323,8 @@ static int run_cell(struct litmus_cell *c)
 	struct litmus_mem *m = c->mem;
 	unsigned long long seed = 0x2545f4914f6cdd1dull;
 	struct litmus_target t;
-	int ret;
+	long long offset = 0;
+	int ret, o;
 
 	memset(m, 0, sizeof(*m));
 	memset(c->counts, 0, sizeof(c->counts));
@@ -306,17 +341,34 @@ static int run_cell(struct litmus_cell *c)
 		m->y = 0;
 		m->r0 = 0;
 		m->r1 = 0;
-		m->start = mbi_arch_cycles() + LITMUS_LEAD_CYCLES;
 		/* Release: the reset above is visible before round n starts. */
 		__atomic_store_n(&m->round, n, __ATOMIC_RELEASE);
-		cpus_spin_until(m->start +
+		/* Acquire pairs with the target's release of arrived. */
+		while (__atomic_load_n(&m->arrived, __ATOMIC_ACQUIRE) != n)
+			membarrier_arch_relax();
+		m->start = mbi_arch_cycles() + LITMUS_LEAD_CYCLES;
+		/* Release: the start time is visible before go. */
+		__atomic_store_n(&m->go, n, __ATOMIC_RELEASE);
+		cpus_spin_until(m->start + offset +
 				cpus_xorshift(&seed) % c->caller_jitter);
 		c->shape->caller(m, c->caller_fence);
 		/* Acquire pairs with the target's release: its results. */
 		while (__atomic_load_n(&m->done, __ATOMIC_ACQUIRE) != n)
 			membarrier_arch_relax();
-		c->counts[c->shape->outcome(m)]++;
+		o = c->shape->outcome(m);
+		c->counts[o]++;
+		if (o == c->shape->caller_first && offset < LITMUS_OFFSET_MAX)
+			offset += LITMUS_OFFSET_STEP;
+		else if (o == c->shape->target_first &&
+			 offset > -(long long)LITMUS_LEAD_CYCLES / 2)
+			offset -= LITMUS_OFFSET_STEP;
+		if (c->until && c->counts[c->shape->forbidden] >= c->until) {
+			c->iterations = n;
+			break;
+		}
 	}
+	/* Release, as for a round: the target sees the end and exits. */
+	__atomic_store_n(&m->round, LITMUS_END, __ATOMIC_RELEASE);
 	target_join(&t);
 	return m->error ? -m->error : 0;
 }
@@ -423,7 +475,8 @@ static int usage(void)
 		"[--scenario A|B|all] [--table]\n"
 		"         [--cmd private|sync-core|rseq|global-expedited|global] "
 		"[--target-blocks-signal]\n"
-		"         [--callers N] (N concurrent callers, 1..%d)\n",
+		"         [--callers N] (N concurrent callers, 1..%d)\n"
+		"         [--control-forbidden K [--control-max N]]\n",
 		MAX_CALLERS);
 	return 2;
 }
@@ -432,6 +485,7 @@ int tool_litmus(int argc, char **argv)
 {
 	struct litmus_mem *mem;
 	unsigned long iterations = 200000, callers = 1;
+	unsigned long control_forbidden = 0, control_max = 0;
 	const char *scenario = "all";
 	int table = 0, worst = 0, block_signal = 0;
 	struct litmus_cell c;
@@ -440,7 +494,10 @@ int tool_litmus(int argc, char **argv)
 		const char *v;
 
 		if (tool_opt_ulong(argc, argv, &i, "--iterations", &iterations) ||
-		    tool_opt_ulong(argc, argv, &i, "--callers", &callers))
+		    tool_opt_ulong(argc, argv, &i, "--callers", &callers) ||
+		    tool_opt_ulong(argc, argv, &i, "--control-forbidden",
+				   &control_forbidden) ||
+		    tool_opt_ulong(argc, argv, &i, "--control-max", &control_max))
 			continue;
 		if ((v = tool_opt_value(argc, argv, &i, "--scenario")))
 			scenario = v;
@@ -454,6 +511,8 @@ int tool_litmus(int argc, char **argv)
 		else
 			return usage();
 	}
+	if (!control_max)
+		control_max = iterations > ~0ul / 100 ? ~0ul : 100 * iterations;
 	if (iterations == 0 || callers == 0 || callers > MAX_CALLERS ||
 	    (strcmp(scenario, "all") &&
 				strcmp(scenario, "A") && strcmp(scenario, "B")))
@@ -475,7 +534,6 @@ int tool_litmus(int argc, char **argv)
 	if (mem == MAP_FAILED)
 		return 2;
 	c.mem = mem;
-	c.iterations = iterations;
 	c.block_signal = block_signal;
 	printf("cpus=%d,%d cmd=%s backend=%s target=%s callers=%lu%s\n",
 	       c.cpus[0], c.cpus[1], membarrier_cmd_name(litmus_cmd->cmd),
@@ -486,6 +544,9 @@ int tool_litmus(int argc, char **argv)
 	for (unsigned int s = 0; s < NR_SHAPES; s++) {
 		if (strcmp(scenario, "all") && strcmp(scenario, shapes[s].name))
 			continue;
+		/* Rounds the ordered cells run: set by the control. */
+		unsigned long ordered_rounds = iterations;
+
 		c.shape = &shapes[s];
 		for (int f0 = 0; f0 < NR_FENCES; f0++)
 			for (int f1 = 0; f1 < NR_FENCES; f1++) {
@@ -499,7 +560,18 @@ int tool_litmus(int argc, char **argv)
 					continue;
 				c.caller_fence = f0;
 				c.target_fence = f1;
+				c.iterations = iterations;
+				c.until = 0;
+				if (f0 == FENCE_BARRIER && f1 == FENCE_BARRIER &&
+				    control_forbidden) {
+					c.iterations = control_max;
+					c.until = control_forbidden;
+				} else if (ordered(f0, f1))
+					c.iterations = ordered_rounds;
 				ret = check_cell(&c);
+				/* The control runs first (f0 = f1 = barrier). */
+				if (c.until && c.iterations > ordered_rounds)
+					ordered_rounds = c.iterations;
 				if (ret > worst)
 					worst = ret;
 				fflush(stdout);
