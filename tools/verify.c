@@ -39,13 +39,20 @@
 #include "tool.h"
 #include "verify.h"
 
-#define MAX_GAPS 8192
+#define MAX_GAPS 8192		/* the ring's size, a power of two */
 #define CALLS 120
 
-/* Shared with the spinning thread (or process: MAP_SHARED). */
+/*
+ * Shared with the spinning thread (or process: MAP_SHARED). The gaps are
+ * a ring: gap number k (counting from 0) is at k % MAX_GAPS, n counts
+ * every gap ever recorded, so the newest MAX_GAPS are kept however long
+ * the check runs on however loaded a machine (a full array would stop
+ * recording, and every later sample would read as a miss).
+ */
 struct gaps {
 	unsigned long long threshold;		/* cycles */
-	int stop, ready, n;
+	int stop, ready;
+	unsigned long n;			/* gaps recorded, monotonic */
 	unsigned long long now;			/* the thread's heartbeat */
 	unsigned long long start[MAX_GAPS], end[MAX_GAPS];
 };
@@ -79,12 +86,21 @@ static void spin_recording(struct gaps *g)
 	last = mbi_arch_cycles();
 	while (!__atomic_load_n(&g->stop, __ATOMIC_RELAXED)) {
 		now = mbi_arch_cycles();
-		if (now - last > g->threshold && g->n < MAX_GAPS) {
-			g->start[g->n] = last;
-			g->end[g->n] = now;
+		if (now - last > g->threshold) {
+			/* Plain: only this thread writes n. */
+			unsigned long k = g->n;
+
+			/* Release fence: the count so far (n = k) before
+			 * this gap overwrites the slot of gap k - MAX_GAPS;
+			 * pairs with the acquire fence in sample_window(): a
+			 * reader that read the new values then sees n >= k
+			 * and discards what it read. */
+			__atomic_thread_fence(__ATOMIC_RELEASE);
+			__atomic_store_n(&g->start[k % MAX_GAPS], last, __ATOMIC_RELAXED);
+			__atomic_store_n(&g->end[k % MAX_GAPS], now, __ATOMIC_RELAXED);
 			/* Release: the gap before its count; pairs with the
 			 * acquire of n in sample_window(). */
-			__atomic_store_n(&g->n, g->n + 1, __ATOMIC_RELEASE);
+			__atomic_store_n(&g->n, k + 1, __ATOMIC_RELEASE);
 		}
 		/* Release: the gaps recorded so far, before the heartbeat;
 		 * pairs with the acquire of now in sample_window(). */
@@ -106,34 +122,87 @@ static double cycles_per_us(void)
 
 enum sample { SAMPLE_MISS, SAMPLE_HIT, SAMPLE_VOID };
 
+/* The longest the caller waits for the thread to run again after a
+ * window (a starved thread's samples are void). */
+#define HEARTBEAT_MS 100
+
 /*
  * Sample the window [a, b]: void if the thread was not running at a (a
- * gap covers it) or has not run since b (no heartbeat past b within 20 ms);
- * hit if a gap begins inside the window; miss otherwise.
+ * gap covers it) or has not run since b (no heartbeat past b within
+ * HEARTBEAT_MS); hit if a gap begins inside the window; miss otherwise.
+ * The ring is read from the newest gap back to the first that ended by
+ * a (gaps are recorded in order: all older ones ended earlier); void too
+ * if the gaps to read were overwritten meanwhile (a lap of the ring).
  */
 static enum sample sample_window(const struct gaps *g, unsigned long long a,
 			    unsigned long long b, double cyc_per_us)
 {
-	unsigned long long limit = b + (unsigned long long)(cyc_per_us * 20000);
-	int n;
+	unsigned long long limit = b + (unsigned long long)(cyc_per_us * 1000 *
+							    HEARTBEAT_MS);
+	enum sample s = SAMPLE_VOID;	/* read the whole ring: cannot tell */
+	unsigned long n, k, oldest;
 
 	/* Acquires pair with the spinner's releases of now and n. */
 	while (__atomic_load_n(&g->now, __ATOMIC_ACQUIRE) <= b)
 		if (mbi_arch_cycles() > limit)
 			return SAMPLE_VOID;
 	n = __atomic_load_n(&g->n, __ATOMIC_ACQUIRE);
-	for (int i = n - 1; i >= 0; i--) {
-		if (g->start[i] < a && g->end[i] > a)
-			return SAMPLE_VOID;
-		if (g->start[i] >= a && g->start[i] < b)
-			return SAMPLE_HIT;
+	if (n == 0)
+		return SAMPLE_MISS;
+	for (k = n - 1; ; k--) {	/* gap number k */
+		unsigned long long start, end;
+
+		oldest = k;
+		start = __atomic_load_n(&g->start[k % MAX_GAPS], __ATOMIC_RELAXED);
+		end = __atomic_load_n(&g->end[k % MAX_GAPS], __ATOMIC_RELAXED);
+		if (end <= a)
+			s = SAMPLE_MISS;
+		else if (start < a)
+			s = SAMPLE_VOID;
+		else if (start < b)
+			s = SAMPLE_HIT;
+		else if (k == 0)
+			s = SAMPLE_MISS;	/* every gap since the start read */
+		else if (n - k < MAX_GAPS)
+			continue;
+		break;
 	}
-	return SAMPLE_MISS;
+	/* Acquire fence: the slots read above before n is read again;
+	 * pairs with the spinner's release fence before it overwrites a
+	 * slot. A count that reached oldest + MAX_GAPS means the slot of
+	 * gap oldest may hold a newer gap: discard the sample. */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&g->n, __ATOMIC_RELAXED) - oldest >= MAX_GAPS)
+		return SAMPLE_VOID;
+	return s;
+}
+
+/*
+ * Wait (up to 20 ms) until the thread is running: its heartbeat is
+ * fresher than two gap thresholds. On a loaded machine the thread is
+ * often queued behind others, and a window opened then is void: waiting
+ * keeps the valid samples many, for the calls and the control alike.
+ */
+static void wait_running(const struct gaps *g, double cyc_per_us)
+{
+	unsigned long long t0 = mbi_arch_cycles();
+	unsigned long long limit = (unsigned long long)(cyc_per_us * 20000);
+
+	for (;;) {
+		unsigned long long t = mbi_arch_cycles();
+
+		/* Relaxed: a hint only; sample_window() decides. */
+		if ((long long)(t - __atomic_load_n(&g->now, __ATOMIC_RELAXED)) <
+			    (long long)(2 * g->threshold) || t - t0 > limit)
+			return;
+		membarrier_arch_relax();
+	}
 }
 
 /*
  * The caller's side: CALLS valid samples with a call, then as many control
- * windows of the same lengths without one (at most 4x attempts each).
+ * windows of the same lengths without one (at most 4x attempts each),
+ * each opened when the observed thread runs.
  */
 static int measure(struct gaps *g, const struct verify_call *c,
 		   struct verify_result *r, double cyc_per_us)
@@ -148,6 +217,7 @@ static int measure(struct gaps *g, const struct verify_call *c,
 		enum sample s;
 
 		usleep(100 + rand_r(&seed) % 300);
+		wait_running(g, cyc_per_us);
 		t0 = mbi_arch_cycles();
 		ret = c->call(c->arg);
 		if (ret)
@@ -165,6 +235,7 @@ static int measure(struct gaps *g, const struct verify_call *c,
 		enum sample s;
 
 		usleep(100 + rand_r(&seed) % 300);
+		wait_running(g, cyc_per_us);
 		t0 = mbi_arch_cycles();
 		while (mbi_arch_cycles() - t0 < win[i])
 			membarrier_arch_relax();
