@@ -124,7 +124,7 @@ enum sample { SAMPLE_MISS, SAMPLE_HIT, SAMPLE_VOID };
 
 /* The longest the caller waits for the thread to run again after a
  * window (a starved thread's samples are void). */
-#define HEARTBEAT_MS 100
+#define HEARTBEAT_MS 20
 
 /*
  * Sample the window [a, b]: void if the thread was not running at a (a

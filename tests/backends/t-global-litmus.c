@@ -137,7 +137,7 @@ static void caller(int fd, int no_affinity)
 
 static pid_t stopper(pid_t b)
 {
-	pid_t s = fork();
+	pid_t s = tg_fork();
 
 	if (s == 0) {
 		for (;;) {
@@ -165,7 +165,7 @@ static void one(const char *what, int stopped, int extra, int no_affinity)
 		s = stopper(b);
 	if (pipe(p))
 		return;
-	a = fork();
+	a = tg_fork();
 	if (a == 0)
 		caller(p[1], no_affinity);
 	close(p[1]);
