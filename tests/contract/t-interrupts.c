@@ -15,11 +15,10 @@
  * samples, and more hits than the control's (Fisher's exact test at
  * 1e-4: 120/120 passes against a control of up to 107/120, a barrier
  * that interrupts nothing does not); a real barrier hits every sample.
- * (A false failure
- * needs 12 of 120 samples missed by a barrier that interrupts by
- * construction: none in the runs measured, loaded or not. The spinner
- * keeps its gaps in a ring, as a full array would read every later
- * sample as a miss on a machine loaded long enough.)
+ * (A false failure needs 12 of 120 samples missed by a barrier that
+ * interrupts by construction: none in the runs measured, loaded or not.
+ * The spinner keeps its gaps in a ring, as a full array would read every
+ * later sample as a miss on a machine loaded long enough.)
  *
  * Checked: membarrier()'s PRIVATE_EXPEDITED, its SYNC_CORE kind and
  * GLOBAL_EXPEDITED (observing a registered child process), GLOBAL where
