@@ -12,8 +12,8 @@
  * a tight loop and records every gap longer than a threshold (it was not
  * running user code then). The caller, pinned to its own CPU, makes K
  * calls at random moments, each once the thread is seen running, and
- * notes each call's [start, end]; a call
- * "interrupted" the thread if a gap begins inside its window. A sample
+ * notes each call's [start, end]; a call "interrupted" the thread if a
+ * gap begins inside its window. A sample
  * counts only if the thread was running when the call began (no gap
  * covers the start): a barrier rightly leaves alone a thread that is not
  * running. The control takes K windows of the same lengths without a
