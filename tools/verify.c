@@ -11,13 +11,14 @@
  * Interruption: a thread pinned to another CPU reads the cycle counter in
  * a tight loop and records every gap longer than a threshold (it was not
  * running user code then). The caller, pinned to its own CPU, makes K
- * calls at random moments and notes each call's [start, end]; a call
- * "interrupted" the thread if a gap begins inside its window. A sample
+ * calls at random moments, each once the thread is seen running, and
+ * notes each call's [start, end]; a call "interrupted" the thread if a
+ * gap begins inside its window. A sample
  * counts only if the thread was running when the call began (no gap
  * covers the start): a barrier rightly leaves alone a thread that is not
  * running. The control takes K windows of the same lengths without a
  * call. A real barrier hits (nearly) every sample; a lie hits about as
- * often as the control.
+ * often as the control (judge(): Fisher's exact test).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -39,13 +40,20 @@
 #include "tool.h"
 #include "verify.h"
 
-#define MAX_GAPS 8192
+#define MAX_GAPS 8192		/* the ring's size, a power of two */
 #define CALLS 120
 
-/* Shared with the spinning thread (or process: MAP_SHARED). */
+/*
+ * Shared with the spinning thread (or process: MAP_SHARED). The gaps are
+ * a ring: gap number k (counting from 0) is at k % MAX_GAPS, n counts
+ * every gap ever recorded, so the newest MAX_GAPS are kept however long
+ * the check runs on however loaded a machine (a full array would stop
+ * recording, and every later sample would read as a miss).
+ */
 struct gaps {
 	unsigned long long threshold;		/* cycles */
-	int stop, ready, n;
+	int stop, ready;
+	unsigned long n;			/* gaps recorded, monotonic */
 	unsigned long long now;			/* the thread's heartbeat */
 	unsigned long long start[MAX_GAPS], end[MAX_GAPS];
 };
@@ -79,12 +87,21 @@ static void spin_recording(struct gaps *g)
 	last = mbi_arch_cycles();
 	while (!__atomic_load_n(&g->stop, __ATOMIC_RELAXED)) {
 		now = mbi_arch_cycles();
-		if (now - last > g->threshold && g->n < MAX_GAPS) {
-			g->start[g->n] = last;
-			g->end[g->n] = now;
+		if (now - last > g->threshold) {
+			/* Plain: only this thread writes n. */
+			unsigned long k = g->n;
+
+			/* Release fence: the count so far (n = k) before
+			 * this gap overwrites the slot of gap k - MAX_GAPS;
+			 * pairs with the acquire fence in sample_window(): a
+			 * reader that read the new values then sees n >= k
+			 * and discards what it read. */
+			__atomic_thread_fence(__ATOMIC_RELEASE);
+			__atomic_store_n(&g->start[k % MAX_GAPS], last, __ATOMIC_RELAXED);
+			__atomic_store_n(&g->end[k % MAX_GAPS], now, __ATOMIC_RELAXED);
 			/* Release: the gap before its count; pairs with the
 			 * acquire of n in sample_window(). */
-			__atomic_store_n(&g->n, g->n + 1, __ATOMIC_RELEASE);
+			__atomic_store_n(&g->n, k + 1, __ATOMIC_RELEASE);
 		}
 		/* Release: the gaps recorded so far, before the heartbeat;
 		 * pairs with the acquire of now in sample_window(). */
@@ -107,33 +124,93 @@ static double cycles_per_us(void)
 enum sample { SAMPLE_MISS, SAMPLE_HIT, SAMPLE_VOID };
 
 /*
+ * The longest the caller waits for the thread to run, before a window
+ * and after it: a sample is void if the thread does not. Loaded (load
+ * average 20 to 30 on 2 CPUs) the thread was preempted about 100 times
+ * a second and often waited over 20 ms for its CPU: with 20 ms here, 405
+ * of 480 tries of a check were void, leaving 75 valid samples (60 are
+ * needed) after 130 s. Waiting is cheaper than a void try.
+ */
+#define WAIT_MS 200
+
+/*
  * Sample the window [a, b]: void if the thread was not running at a (a
- * gap covers it) or has not run since b (no heartbeat past b within 20 ms);
- * hit if a gap begins inside the window; miss otherwise.
+ * gap covers it) or has not run since b (no heartbeat past b within
+ * WAIT_MS); hit if a gap begins inside the window; miss otherwise.
+ * The ring is read from the newest gap back to the first that ended by
+ * a (gaps are recorded in order: all older ones ended earlier); void too
+ * if the gaps to read were overwritten meanwhile (a lap of the ring).
  */
 static enum sample sample_window(const struct gaps *g, unsigned long long a,
 			    unsigned long long b, double cyc_per_us)
 {
-	unsigned long long limit = b + (unsigned long long)(cyc_per_us * 20000);
-	int n;
+	unsigned long long limit = b + (unsigned long long)(cyc_per_us * 1000 *
+							    WAIT_MS);
+	enum sample s = SAMPLE_VOID;	/* read the whole ring: cannot tell */
+	unsigned long n, k, oldest;
 
 	/* Acquires pair with the spinner's releases of now and n. */
 	while (__atomic_load_n(&g->now, __ATOMIC_ACQUIRE) <= b)
 		if (mbi_arch_cycles() > limit)
 			return SAMPLE_VOID;
 	n = __atomic_load_n(&g->n, __ATOMIC_ACQUIRE);
-	for (int i = n - 1; i >= 0; i--) {
-		if (g->start[i] < a && g->end[i] > a)
-			return SAMPLE_VOID;
-		if (g->start[i] >= a && g->start[i] < b)
-			return SAMPLE_HIT;
+	if (n == 0)
+		return SAMPLE_MISS;
+	for (k = n - 1; ; k--) {	/* gap number k */
+		unsigned long long start, end;
+
+		oldest = k;
+		start = __atomic_load_n(&g->start[k % MAX_GAPS], __ATOMIC_RELAXED);
+		end = __atomic_load_n(&g->end[k % MAX_GAPS], __ATOMIC_RELAXED);
+		if (end <= a)
+			s = SAMPLE_MISS;
+		else if (start < a)
+			s = SAMPLE_VOID;
+		else if (start < b)
+			s = SAMPLE_HIT;
+		else if (k == 0)
+			s = SAMPLE_MISS;	/* every gap since the start read */
+		else if (n - k < MAX_GAPS)
+			continue;
+		break;
 	}
-	return SAMPLE_MISS;
+	/* Acquire fence: the slots read above before n is read again;
+	 * pairs with the spinner's release fence before it overwrites a
+	 * slot. A count that reached oldest + MAX_GAPS means the slot of
+	 * gap oldest may hold a newer gap: discard the sample. */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&g->n, __ATOMIC_RELAXED) - oldest >= MAX_GAPS)
+		return SAMPLE_VOID;
+	return s;
+}
+
+/*
+ * Wait (up to WAIT_MS) until the thread is running: its heartbeat is
+ * fresher than two gap thresholds. On a loaded machine the thread is
+ * often queued behind others, and a window opened then is void: waiting
+ * keeps the valid samples many, for the calls and the control alike.
+ */
+static void wait_running(const struct gaps *g, double cyc_per_us)
+{
+	unsigned long long t0 = mbi_arch_cycles();
+	unsigned long long limit = (unsigned long long)(cyc_per_us * 1000 *
+							WAIT_MS);
+
+	for (;;) {
+		unsigned long long t = mbi_arch_cycles();
+
+		/* Relaxed: a hint only; sample_window() decides. */
+		if ((long long)(t - __atomic_load_n(&g->now, __ATOMIC_RELAXED)) <
+			    (long long)(2 * g->threshold) || t - t0 > limit)
+			return;
+		membarrier_arch_relax();
+	}
 }
 
 /*
  * The caller's side: CALLS valid samples with a call, then as many control
- * windows of the same lengths without one (at most 4x attempts each).
+ * windows of the same lengths without one (at most 4x attempts each),
+ * each opened when the observed thread runs.
  */
 static int measure(struct gaps *g, const struct verify_call *c,
 		   struct verify_result *r, double cyc_per_us)
@@ -148,6 +225,7 @@ static int measure(struct gaps *g, const struct verify_call *c,
 		enum sample s;
 
 		usleep(100 + rand_r(&seed) % 300);
+		wait_running(g, cyc_per_us);
 		t0 = mbi_arch_cycles();
 		ret = c->call(c->arg);
 		if (ret)
@@ -165,6 +243,7 @@ static int measure(struct gaps *g, const struct verify_call *c,
 		enum sample s;
 
 		usleep(100 + rand_r(&seed) % 300);
+		wait_running(g, cyc_per_us);
 		t0 = mbi_arch_cycles();
 		while (mbi_arch_cycles() - t0 < win[i])
 			membarrier_arch_relax();
@@ -172,7 +251,7 @@ static int measure(struct gaps *g, const struct verify_call *c,
 		if (s == SAMPLE_VOID)
 			continue;
 		r->control_hits += s == SAMPLE_HIT;
-		i++;
+		r->control_calls = ++i;
 	}
 	return 0;
 }
@@ -189,42 +268,47 @@ static struct gaps *gaps_new(double cyc_per_us, double threshold_us)
 	return g;
 }
 
-/* P(X >= k) for X binomial(n, p): the pmf by its recurrence, no libm. */
-static double binomial_tail(int n, int k, double p)
+/* C(n, k) as a double (n <= 2 * CALLS: at most about 1e71). */
+static double choose(int n, int k)
 {
-	double pmf, tail = 0;
+	double c = 1;
 
-	if (p >= 1)
-		return 1;
-	pmf = 1;
-	for (int i = 0; i < n; i++)
-		pmf *= 1 - p;		/* P(X = 0) */
-	for (int i = 0; i <= n; i++) {
-		if (i >= k)
-			tail += pmf;
-		pmf *= (double)(n - i) / (i + 1) * p / (1 - p);
-	}
-	return tail;
+	if (k < 0 || k > n)
+		return 0;
+	for (int i = 1; i <= k; i++)
+		c = c * (n - k + i) / i;
+	return c;
+}
+
+/*
+ * P(X >= h) for X hypergeometric: h + c hits among n + m windows, n of
+ * them drawn (Fisher's exact test, one-sided).
+ */
+static double hits_tail(int n, int h, int m, int c)
+{
+	double tail = 0;
+
+	for (int x = h; x <= n && x <= h + c; x++)
+		tail += choose(h + c, x) * choose(n + m - h - c, n - x);
+	return tail / choose(n + m, n);
 }
 
 /*
  * Enough valid samples, nearly all hit, and more hits than chance gives:
- * a call that interrupts nothing would still be "hit" at the control
- * windows' rate (timer ticks, other load; higher when calls are long,
- * as the CPU walk's are under load). Judged against a generous upper
- * bound of that rate (the control count plus three standard deviations,
- * plus 2): the hits must be less likely than 1e-4 by chance.
+ * a call that interrupts nothing is "hit" as often as the control windows
+ * of the same lengths (timer ticks, other load; often when calls are
+ * long, as the CPU walk's are under load). Fisher's exact test: were the
+ * call windows and the control windows alike, the hits would fall among
+ * the call windows as often as this with probability under 1e-4. (A
+ * bound of the control's rate, its count plus three deviations, failed
+ * a real barrier once the control hit two thirds of its windows, as it
+ * did loaded: 120/120 against 84.)
  */
 static void judge(struct verify_result *r)
 {
-	int sd = 0;
-	double p;
-
-	while (sd * sd < r->control_hits)	/* sqrt, rounded up, no libm */
-		sd++;
-	p = (double)(r->control_hits + 3 * sd + 2) / (r->calls ? r->calls : 1);
 	r->passed = r->calls >= CALLS / 2 && r->hits * 10 >= r->calls * 9 &&
-		    binomial_tail(r->calls, r->hits, p) < 1e-4;
+		    hits_tail(r->calls, r->hits, r->control_calls,
+			      r->control_hits) < 1e-4;
 }
 
 /* The spinner: a thread of this process, or a child process. */

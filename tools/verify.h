@@ -7,6 +7,7 @@ struct verify_result {
 	int calls;		/* calls made */
 	int hits;		/* calls that did what only a barrier does */
 	int control_hits;	/* the same windows without a call */
+	int control_calls;	/* control windows sampled */
 	int passed;
 };
 

@@ -159,12 +159,30 @@ static inline int tg_wait_slot(int k, pid_t pid, int ms)
 }
 
 /*
+ * fork(), the child killed when the forking thread dies (PR_SET_PDEATHSIG,
+ * prctl(2)): a test that dies (its alarm, a crash) takes its spinning
+ * children with it instead of leaving them to load the machine, and
+ * every later test, for good.
+ */
+static inline pid_t tg_fork(void)
+{
+	pid_t parent = getpid();
+	pid_t pid = fork();
+
+	/* A sandbox may refuse the prctl: the child then runs on as before. */
+	if (pid == 0 && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == 0 &&
+	    getppid() != parent)
+		_exit(1);	/* the parent died before the prctl */
+	return pid;
+}
+
+/*
  * A registered child: registers, writes 'y' or 'n' to report_fd, then
  * runs body (or pauses forever).
  */
 static inline pid_t tg_registered_child(int report_fd, void (*body)(void))
 {
-	pid_t pid = fork();
+	pid_t pid = tg_fork();
 
 	if (pid == 0) {
 		char ok = membarrier(REG_GE, 0, 0) == 0 ? 'y' : 'n';

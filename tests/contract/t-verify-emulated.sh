@@ -1,12 +1,14 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # The verifications that only a real barrier passes (t-interrupts: every
-# call interrupts a thread running elsewhere; t-sync-core: the handshake's
-# context-synchronizing instruction and its wait; t-rseq-abort: aborts
-# before the return), on the emulated backend, with its plain barrier by
-# TLB shootdown and by signal handshake. make check runs them on the
-# kernel's backend directly; make check-mutants shows each one failing
-# against the mutant it is meant to catch.
+# call interrupts a thread running elsewhere; t-sync-core: the
+# context-synchronizing instruction on every CPU the walk visits and in a
+# caller sharing a barrier), on the emulated backend, with its plain
+# barrier by TLB shootdown and by the CPU walk (the third, t-rseq-abort:
+# aborts before the return, runs there in tests/backends/t-emulated.sh).
+# make check runs them on the kernel's backend directly; make
+# check-mutants shows each one failing against the mutant it is meant to
+# catch.
 . "$(dirname "$0")/../lib/lib.sh"
 
 for tlb in 1 0; do
