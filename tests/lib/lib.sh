@@ -46,6 +46,8 @@ embed() {
 	out=$("$@" 2>&1)
 	status=$?
 	n_before=$tap_n
+	failed=0
+	plan=
 	while IFS= read -r line; do
 		case $line in
 		"ok "*|"not ok "*)
@@ -55,18 +57,25 @@ embed() {
 			case $line in
 			"ok "*" # SKIP "*) skip "${line##* # SKIP }" "$label: ${rest% # SKIP *}" ;;
 			"ok "*) ok 0 "$label: $rest" ;;
-			*) ok 1 "$label: $rest" ;;
+			*) ok 1 "$label: $rest"; failed=1 ;;
 			esac ;;
 		"1..0 # SKIP"*) skip "${line#1..0 # SKIP }" "$label" ;;
-		"#"*|"1.."*) ;;
+		"1.."*) plan=${line#1..}; plan=${plan%% *} ;;
+		"#"*) ;;
 		*) diag "$label: $line" ;;
 		esac
 	done <<EOT
 $out
 EOT
-	if [ "$status" -ne 0 ] && [ "$tap_n" -eq "$n_before" ]; then
-		ok 1 "$label: exit status $status"
+	got=$((tap_n - n_before))
+	# A test that died (a signal, its alarm) or exited non-zero with no
+	# failed result, or printed fewer results than it planned, fails here:
+	# the results it printed before dying prove nothing about the rest.
+	if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+		ok 1 "$label: exit status $status after $got results"
 		diag "$out"
+	elif [ -n "$plan" ] && [ "$plan" -ne 0 ] && [ "$got" -lt "$plan" ]; then
+		ok 1 "$label: $got results of the $plan planned"
 	elif [ "$status" -ne 0 ]; then
 		printf '%s\n' "$out" | grep '^#' | sed "s/^/# $label: /" | head -40
 	fi
