@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 
 #include <membarrier/arch.h>
@@ -30,16 +31,46 @@
 #define OWNER_SLOTS	1024
 #define OWNER_HASH(l)	((size_t)(((uintptr_t)(l) * 0x9e3779b97f4a7c15ull) >> 54))
 
-static struct owner_slot {
+struct owner_slot {
 	uintptr_t lock;		/* the lock's address: a key, no pointer */
 	int tid;
-} owners[OWNER_SLOTS];
+};
+
+/*
+ * The table is mapped on the first check, not kept in .bss: 16 KiB of
+ * .bss would cost every program that loads the library one more mapping
+ * (tests/contract/t-load-cost.sh counts them), for a check that only a
+ * checked build or a program compiled with MEMBARRIER_DEBUG makes.
+ */
+static struct owner_slot *owners;
+
+static struct owner_slot *owner_table(int add)
+{
+	/* Acquire pairs with the release of the CAS below. */
+	struct owner_slot *t = __atomic_load_n(&owners, __ATOMIC_ACQUIRE);
+	void *m;
+
+	if (t || !add)
+		return t;
+	m = mmap(NULL, OWNER_SLOTS * sizeof(*t), PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return NULL;	/* unchecked: never a false report */
+	/* Release: the zeroed table before its address. */
+	if (__atomic_compare_exchange_n(&owners, &t, (struct owner_slot *)m, 0,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return m;
+	munmap(m, OWNER_SLOTS * sizeof(*t));
+	return t;
+}
 
 /* Relaxed throughout: the slots order nothing but themselves. */
 static int *owner_of(struct mbbias *l, int add)
 {
-	for (size_t i = 0, h = OWNER_HASH(l); i < OWNER_SLOTS; i++) {
-		struct owner_slot *s = &owners[(h + i) % OWNER_SLOTS];
+	struct owner_slot *table = owner_table(add);
+
+	for (size_t i = 0, h = OWNER_HASH(l); table && i < OWNER_SLOTS; i++) {
+		struct owner_slot *s = &table[(h + i) % OWNER_SLOTS];
 		uintptr_t k = __atomic_load_n(&s->lock, __ATOMIC_RELAXED);
 
 		if (!k) {
