@@ -65,11 +65,15 @@ static int mapped(const void *p, size_t len)
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
 	uintptr_t start = (uintptr_t)p & ~(page - 1), end = (uintptr_t)p + len;
 
+	uintptr_t last = (end - 1) & ~(page - 1);
+
 	/* One page of each end suffices to catch a range past a mapping's
-	 * end or before its start; a hole inside is the caller's own map. */
+	 * end or before its start; a hole inside is the caller's own map.
+	 * (mincore() takes the mmap lock: each call costs about a barrier,
+	 * so a page is asked once.) */
 	return mbi_syscall3(SYS_mincore, (long)start, 1, (long)vec) == 0 &&
-	       mbi_syscall3(SYS_mincore, (long)((end - 1) & ~(page - 1)), 1,
-			    (long)vec) == 0;
+	       (last == start ||
+		mbi_syscall3(SYS_mincore, (long)last, 1, (long)vec) == 0);
 }
 
 /* A range that wraps, or is not mapped: EINVAL (aborts when checked). */
@@ -80,7 +84,7 @@ static int bad_range(const void *written, const void *exec, size_t len)
 		return mbi_misuse(EINVAL, "mbjit_publish(%p, %p, %zu): the range "
 				  "wraps around the address space", written,
 				  exec, len);
-	if (!mapped(written, len) || !mapped(exec, len))
+	if (!mapped(written, len) || (exec != written && !mapped(exec, len)))
 		return mbi_misuse(EINVAL, "mbjit_publish(%p, %p, %zu): the range "
 				  "is not mapped", written, exec, len);
 	return 0;
