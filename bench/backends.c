@@ -390,7 +390,7 @@ struct variant {
 static const struct variant variants[] = {
 	{ "kernel", "kernel", NULL },
 	{ "emulated", "emulated", NULL },
-	{ "emulated-signal", "emulated", "0" },
+	{ "emulated-walk", "emulated", "0" },
 };
 
 /* GLOBAL_EXPEDITED rows of one backend: registered, state, cost. */
@@ -596,8 +596,8 @@ int bench_backends(int argc, char **argv)
 			pe[v] = -1;
 	if (pe[0] > 0 && pe[1] > 0)
 		printf("bench=backends summary=1 cmd=PRIVATE_EXPEDITED spinning=1 "
-		       "kernel_ns=%.0f emulated_ns=%.0f emulated_signal_ns=%.0f "
-		       "ratio=%.2f ratio_signal=%.2f limit=5 pass=%s\n", pe[0], pe[1],
+		       "kernel_ns=%.0f emulated_ns=%.0f emulated_walk_ns=%.0f "
+		       "ratio=%.2f ratio_walk=%.2f limit=5 pass=%s\n", pe[0], pe[1],
 		       pe[2], pe[1] / pe[0], pe[2] > 0 ? pe[2] / pe[0] : -1,
 		       pe[1] / pe[0] <= 5 ? "yes" : "no");
 	else if (!only_global && !rows_only)

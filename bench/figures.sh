@@ -60,9 +60,9 @@ table=$(awk -v machine="$machine" -v date="$(date -u +%Y-%m-%d)" '
 	}
 	FILENAME ~ /backends\.txt$/ && /summary=1 / && kv($0, "ratio") != "" {
 		row(2, "`bench backends`: emulated / kernel `PRIVATE_EXPEDITED`, one spinning thread",
-		    sprintf("%.2f (kernel %s, emulated %s, emulated by signal handshake %s)",
+		    sprintf("%.2f (kernel %s, emulated %s, emulated by the CPU walk %s)",
 			    kv($0, "ratio"), us(kv($0, "kernel_ns")), us(kv($0, "emulated_ns")),
-			    us(kv($0, "emulated_signal_ns"))))
+			    us(kv($0, "emulated_walk_ns"))))
 	}
 	FILENAME ~ /backends\.txt$/ && / cmd=PRIVATE_EXPEDITED spinning=0 sleeping=64 / {
 		sleep64[kv($0, "backend")] = kv($0, "ns_per_call")
@@ -93,9 +93,9 @@ table=$(awk -v machine="$machine" -v date="$(date -u +%Y-%m-%d)" '
 		    sprintf("%.1f", kv($0, "reads_vs_liburcu_memb")))
 	}
 	END {
-		if ("emulated" in sleep64 && "emulated-signal" in sleep64)
-			row(3, "`bench backends`: emulated `PRIVATE_EXPEDITED` with 64 sleeping threads, TLB shootdown / signal handshake",
-			    us(sleep64["emulated"]) " / " us(sleep64["emulated-signal"]))
+		if ("emulated" in sleep64 && "emulated-walk" in sleep64)
+			row(3, "`bench backends`: emulated `PRIVATE_EXPEDITED` with 64 sleeping threads, TLB shootdown / CPU walk",
+			    us(sleep64["emulated"]) " / " us(sleep64["emulated-walk"]))
 		if (light != "")
 			row(4, "`bench backends`: light fence / empty loop, per backend", light)
 		printf "Measured by `make bench` on %s, %s; one run each (`make figures` writes this table).\n\n", machine, date
