@@ -91,14 +91,14 @@ static void spin_recording(struct gaps *g)
 			/* Plain: only this thread writes n. */
 			unsigned long k = g->n;
 
-			/* Release fence: the count so far (n = k) before
-			 * this gap overwrites the slot of gap k - MAX_GAPS;
-			 * pairs with the acquire fence in sample_window(): a
-			 * reader that read the new values then sees n >= k
-			 * and discards what it read. */
-			__atomic_thread_fence(__ATOMIC_RELEASE);
-			__atomic_store_n(&g->start[k % MAX_GAPS], last, __ATOMIC_RELAXED);
-			__atomic_store_n(&g->end[k % MAX_GAPS], now, __ATOMIC_RELAXED);
+			/* Releases: the count so far (n = k) before this
+			 * gap overwrites the slot of gap k - MAX_GAPS; pair
+			 * with the acquire loads of the slot in
+			 * sample_window(): a reader that read a new value
+			 * then sees n >= k and discards what it read. (No
+			 * fences: TSan does not model them.) */
+			__atomic_store_n(&g->start[k % MAX_GAPS], last, __ATOMIC_RELEASE);
+			__atomic_store_n(&g->end[k % MAX_GAPS], now, __ATOMIC_RELEASE);
 			/* Release: the gap before its count; pairs with the
 			 * acquire of n in sample_window(). */
 			__atomic_store_n(&g->n, k + 1, __ATOMIC_RELEASE);
@@ -160,8 +160,9 @@ static enum sample sample_window(const struct gaps *g, unsigned long long a,
 		unsigned long long start, end;
 
 		oldest = k;
-		start = __atomic_load_n(&g->start[k % MAX_GAPS], __ATOMIC_RELAXED);
-		end = __atomic_load_n(&g->end[k % MAX_GAPS], __ATOMIC_RELAXED);
+		/* Acquires pair with the releases of the slot (above). */
+		start = __atomic_load_n(&g->start[k % MAX_GAPS], __ATOMIC_ACQUIRE);
+		end = __atomic_load_n(&g->end[k % MAX_GAPS], __ATOMIC_ACQUIRE);
 		if (end <= a)
 			s = SAMPLE_MISS;
 		else if (start < a)
@@ -174,11 +175,9 @@ static enum sample sample_window(const struct gaps *g, unsigned long long a,
 			continue;
 		break;
 	}
-	/* Acquire fence: the slots read above before n is read again;
-	 * pairs with the spinner's release fence before it overwrites a
-	 * slot. A count that reached oldest + MAX_GAPS means the slot of
-	 * gap oldest may hold a newer gap: discard the sample. */
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	/* The slots' acquire loads above order this read of n after them:
+	 * a count that reached oldest + MAX_GAPS means the slot of gap
+	 * oldest may hold a newer gap: discard the sample. */
 	if (__atomic_load_n(&g->n, __ATOMIC_RELAXED) - oldest >= MAX_GAPS)
 		return SAMPLE_VOID;
 	return s;
