@@ -22,7 +22,8 @@ static inline void mbi_arch_sync_core(void)
 }
 
 /* Virtual counter: a constant-rate clock common to every CPU. */
-static inline unsigned long long mbi_arch_cycles(void)
+static inline __attribute__((always_inline)) unsigned long long
+mbi_arch_cycles(void)
 {
 	unsigned long long v;
 

@@ -89,7 +89,8 @@ static inline void mbi_arch_icache_sync(const void *written, const void *exec,
  * user mode read it, its vDSO clock does). FENCE orders it after earlier
  * accesses, as the ISB does before aarch64's counter read.
  */
-static inline unsigned long long mbi_arch_cycles(void)
+static inline __attribute__((always_inline)) unsigned long long
+mbi_arch_cycles(void)
 {
 	unsigned long long v;
 

@@ -30,7 +30,8 @@ static inline void mbi_arch_sync_core(void)
 /* Time-stamp counter: constant rate and synchronized across CPUs on the
  * machines this library targets; the litmus tests use it to start two
  * threads at the same instant. */
-static inline unsigned long long mbi_arch_cycles(void)
+static inline __attribute__((always_inline)) unsigned long long
+mbi_arch_cycles(void)
 {
 	unsigned int lo, hi;
 
