@@ -43,6 +43,7 @@
 #define GE MEMBARRIER_CMD_GLOBAL_EXPEDITED
 #define REG_GE MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED
 #define REJOIN_MS 1250	/* global.c's REJOIN_NS */
+#define SILENT_MS 100	/* global.c's SILENT_NS */
 
 static inline uint64_t tg_now_ns(void)
 {
