@@ -12,7 +12,6 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -146,6 +145,28 @@ static inline long tg_requests(int k, pid_t pid)
 	return n;
 }
 
+/* Wait (up to ms) until pid's agent in registry k answered every
+ * request made to it (its slot's done caught up with req): 1, or 0. */
+static inline int tg_wait_answered(int k, pid_t pid, int ms)
+{
+	int i = tg_slot_of(k, pid), ok = 0;
+	struct tg_reg r;
+
+	if (i < 0 || tg_open(k, &r))
+		return 0;
+	for (int t = 0; t <= ms && !ok; t += 10) {
+		/* Acquires pair with the callers' and the agent's RMWs. */
+		uint32_t req = __atomic_load_n(&r.slot[i].req, __ATOMIC_ACQUIRE);
+		uint32_t done = __atomic_load_n(&r.slot[i].done, __ATOMIC_ACQUIRE);
+
+		ok = (int32_t)(done - req) >= 0;
+		if (!ok)
+			usleep(10000);
+	}
+	tg_close(&r);
+	return ok;
+}
+
 /* Wait (up to ms) until pid holds a slot in registry k. */
 static inline int tg_wait_slot(int k, pid_t pid, int ms)
 {
@@ -245,42 +266,6 @@ static inline void tg_kill(pid_t pid)
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 	}
-}
-
-/* Wake-ups of pid's agent thread (voluntary context switches), or -1. */
-static inline long tg_agent_wakeups(pid_t pid)
-{
-	char path[300], buf[4096];
-	struct dirent *e;
-	long n = -1;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	d = opendir(path);
-	while (d && (e = readdir(d))) {
-		FILE *f;
-
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", pid, e->d_name);
-		f = fopen(path, "r");
-		if (!f)
-			continue;
-		if (fgets(buf, sizeof(buf), f) && !strncmp(buf, "membarrier-gexp", 15)) {
-			fclose(f);
-			snprintf(path, sizeof(path), "/proc/%d/task/%s/status", pid,
-				 e->d_name);
-			f = fopen(path, "r");
-			while (f && fgets(buf, sizeof(buf), f))
-				if (!strncmp(buf, "voluntary_ctxt_switches:", 24))
-					n = strtol(buf + 24, NULL, 10);
-		}
-		if (f)
-			fclose(f);
-	}
-	if (d)
-		closedir(d);
-	return n;
 }
 
 #if defined(__x86_64__)
