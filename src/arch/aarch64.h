@@ -21,6 +21,15 @@ static inline void mbi_arch_sync_core(void)
 	__asm__ __volatile__("isb" ::: "memory");
 }
 
+/* This thread's pointer (TPIDR_EL0): unique among its live threads. */
+static inline void *mbi_arch_thread_pointer(void)
+{
+	void *tp;
+
+	__asm__("mrs %0, tpidr_el0" : "=r"(tp));
+	return tp;
+}
+
 /* Virtual counter: a constant-rate clock common to every CPU. */
 static inline __attribute__((always_inline)) unsigned long long
 mbi_arch_cycles(void)

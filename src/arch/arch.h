@@ -13,6 +13,8 @@
  *   mbi_arch_cycles()         constant-rate counter common to all CPUs
  *                             (always inlined, into functions built
  *                             without sanitizer instrumentation too)
+ *   mbi_arch_thread_pointer()  this thread's pointer: one instruction,
+ *                             no TLS access (unique among live threads)
  *   mbi_arch_tlb_flush_interrupts()  1 if remote TLB flushes are IPIs
  * and MBI_ARCH_NAME, MBI_ARCH_NR_membarrier, MBI_ARCH_TSO (1 where the
  * hardware only reorders a store with a later load).

@@ -83,6 +83,16 @@ static inline void mbi_arch_icache_sync(const void *written, const void *exec,
 	(void)mbi_arch_icache_flush(exec, len);
 }
 
+/* This thread's pointer (the tp register): unique among its live
+ * threads. */
+static inline void *mbi_arch_thread_pointer(void)
+{
+	void *tp;
+
+	__asm__("mv %0, tp" : "=r"(tp));
+	return tp;
+}
+
 /*
  * The time CSR (RDTIME): a constant-rate counter common to every hart
  * (the privileged spec's mtime, read through the time CSR; Linux lets

@@ -195,13 +195,17 @@ long mbi_backend_call(int backend, int cmd, unsigned int flags, int cpu_id);
 
 /*
  * Word: RUNNING (a leader is in the barrier); WAIT0 and WAIT1: someone
- * sleeps for an even or an odd barrier; the completed count.
+ * sleeps for an even or an odd barrier; LEADER: the running leader's
+ * tag (mbi_share_tag()), set and cleared with RUNNING; the completed
+ * count, in the top 13 bits (it wraps: only differences are read).
  */
 #define MBI_SHARE_RUNNING	1u
 #define MBI_SHARE_WAIT0		2u
 #define MBI_SHARE_WAIT1		4u
 #define MBI_SHARE_WAITERS	(MBI_SHARE_WAIT0 | MBI_SHARE_WAIT1)
-#define MBI_SHARE_COUNT_ONE	8u
+#define MBI_SHARE_TAG_SHIFT	3
+#define MBI_SHARE_TAG_MASK	(0xffffu << MBI_SHARE_TAG_SHIFT)
+#define MBI_SHARE_COUNT_ONE	(1u << 19)
 #define MBI_SHARE_COUNT_MASK	(~(MBI_SHARE_COUNT_ONE - 1))
 
 /* PRIVATE_EXPEDITED, _SYNC_CORE, _RSEQ, GLOBAL_EXPEDITED. */
@@ -212,8 +216,6 @@ struct mbi_share_slot {
 };
 
 extern struct mbi_share_slot mbi_share_slots[MBI_SHARE_SLOTS];
-/* This thread is inside a shared barrier (a handler may interrupt it). */
-extern __thread int mbi_share_in;
 
 long mbi_share_follow(struct mbi_share_slot *s, uint32_t v, int backend,
 		      int cmd);
@@ -243,6 +245,21 @@ static inline struct mbi_share_slot *mbi_share_slot_of(int cmd,
 	}
 }
 
+/*
+ * This thread's tag: 16 bits folded from its thread pointer. Two live
+ * threads may share one (then each runs its own barrier where it would
+ * have waited on the other: share.c, "Handlers"). Not a TLS variable:
+ * in a shared object every TLS access is a call (__tls_get_addr),
+ * measurable on the fast path.
+ */
+static inline __attribute__((always_inline)) uint32_t mbi_share_tag(void)
+{
+	uintptr_t tp = (uintptr_t)mbi_arch_thread_pointer() >> 6;
+
+	return ((uint32_t)(tp ^ tp >> 16 ^ tp >> 32) << MBI_SHARE_TAG_SHIFT) &
+	       MBI_SHARE_TAG_MASK;
+}
+
 static inline __attribute__((always_inline))
 long mbi_share_run(int backend, int cmd, unsigned int flags, int cpu_id)
 {
@@ -257,18 +274,18 @@ long mbi_share_lead(struct mbi_share_slot *s, int backend, int cmd,
 		    int serve)
 {
 	long ret = mbi_share_run(backend, cmd, 0, -1);
-	uint32_t old;
+	uint32_t mine = MBI_SHARE_RUNNING | mbi_share_tag(), old;
 
 	/*
-	 * [d]: clears RUNNING and, unless the barrier failed, completes it;
-	 * release pairs with the followers' acquire at [e].
+	 * [d]: clears RUNNING and this leader's tag and, unless the barrier
+	 * failed, completes it; release pairs with the followers' acquire
+	 * at [e].
 	 */
 	if (membarrier_likely(ret >= 0))
-		old = __atomic_fetch_add(&s->word, MBI_SHARE_COUNT_ONE -
-					 MBI_SHARE_RUNNING, __ATOMIC_RELEASE);
-	else
-		old = __atomic_fetch_sub(&s->word, MBI_SHARE_RUNNING,
+		old = __atomic_fetch_add(&s->word, MBI_SHARE_COUNT_ONE - mine,
 					 __ATOMIC_RELEASE);
+	else
+		old = __atomic_fetch_sub(&s->word, mine, __ATOMIC_RELEASE);
 	if (membarrier_unlikely(old & MBI_SHARE_WAITERS))
 		mbi_share_wake(s, old, ret, backend, cmd, serve);
 	return ret;
@@ -283,26 +300,23 @@ long mbi_share_barrier(int backend, int cmd, unsigned int flags, int cpu_id)
 {
 	struct mbi_share_slot *s = mbi_share_slot_of(cmd, flags);
 	uint32_t v;
-	long ret;
 
-	if (membarrier_unlikely(!s || mbi_share_in))
+	if (membarrier_unlikely(!s))
 		return mbi_share_run(backend, cmd, flags, cpu_id);
-	mbi_share_in = 1;
-	/* Orders the flag before the RMW for a handler on this thread. */
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	v = __atomic_load_n(&s->word, __ATOMIC_RELAXED);
 	/*
-	 * [a], and [b] when RUNNING was clear: acq_rel; the release pairs
-	 * with the next leader's acquire at [b], the acquire with [d].
+	 * [a] and [b] in one, where RUNNING is clear: acq_rel; the release
+	 * pairs with the next leader's acquire at [b], the acquire with [d].
 	 */
-	v = __atomic_fetch_or(&s->word, MBI_SHARE_RUNNING, __ATOMIC_ACQ_REL);
-	if (membarrier_likely(!(v & MBI_SHARE_RUNNING)))
-		ret = mbi_share_lead(s, backend, cmd, 1);
-	else
-		ret = mbi_share_follow(s, v, backend, cmd);
-	/* Pairs with the signal fence above: the RMWs stay inside. */
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	mbi_share_in = 0;
-	return ret;
+	while (membarrier_likely(!(v & MBI_SHARE_RUNNING)))
+		if (__atomic_compare_exchange_n(&s->word, &v, v | MBI_SHARE_RUNNING |
+						mbi_share_tag(), 0,
+						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			return mbi_share_lead(s, backend, cmd, 1);
+	/* [a] for a follower: acq_rel, as above (an RMW that changes
+	 * nothing, so that it heads a release sequence). */
+	v = __atomic_fetch_add(&s->word, 0, __ATOMIC_ACQ_REL);
+	return mbi_share_follow(s, v, backend, cmd);
 }
 
 /* ---- accounting and tracing (stats.c) ---- */

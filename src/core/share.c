@@ -14,9 +14,12 @@
  * begun after they arrived, serves them all.
  *
  * One 32-bit word per command (core.h): RUNNING (a leader is in the
- * barrier), WAIT0/WAIT1 (someone sleeps for an even/odd barrier), and
- * the number of barriers completed, in steps of COUNT_ONE. Every change
- * of the word is an atomic read-modify-write (release sequences stay
+ * barrier), WAIT0/WAIT1 (someone sleeps for an even/odd barrier), the
+ * leader's tag, and the number of barriers completed, in steps of
+ * COUNT_ONE (13 bits that wrap: a follower reads only how far the count
+ * moved since it arrived, and one that slept through 4,096 barriers and
+ * reads a wrapped count runs one more, never one fewer). Every change of
+ * the word is an atomic read-modify-write (release sequences stay
  * unbroken).
  *
  * The litmus sketch (scenario A of the kernel's comment, the caller
@@ -24,7 +27,7 @@
  *
  *   CPU0 (caller C)           CPU2 (leader L)         CPU1 (target T)
  *   x = 1                                             y = 1
- *   fetch_or(word)  [a]                               barrier()
+ *   RMW(word)  [a]                                    barrier()
  *     sees barrier k running  CAS(word) k+1  [b]      r1 = x
  *   futex wait                membarrier()  [c]
  *                             fetch_add(word) done [d]
@@ -72,10 +75,20 @@
  * What does not share: FLAG_CPU calls (PRIVATE_EXPEDITED_RSEQ on one
  * CPU) could share among callers naming the same CPU, by the same
  * argument, but they target one CPU because they are cheap and spread
- * over CPUs, so callers rarely meet; a call made while this thread is
- * already inside a shared barrier (a signal handler interrupting it)
- * runs its own barrier, so a thread never waits on itself; GLOBAL is
- * synchronize_rcu(), which the kernel shares already.
+ * over CPUs, so callers rarely meet.
+ *
+ * Handlers: a signal handler that calls membarrier() on a thread
+ * interrupted inside a shared barrier must not wait for a barrier only
+ * that thread can finish. Only a leader finishes one, and a leader sets
+ * its tag (folded from its thread pointer, core.h) in the word in the
+ * same RMW as RUNNING, [b], and clears it in the same as RUNNING, [d]:
+ * there is no instant at which this thread leads and the word does not
+ * say so. A follower that finds RUNNING with its own tag runs its own
+ * barrier: always correct, only not shared (and what a thread whose
+ * tag another live thread shares does, rarely). An interrupted follower
+ * leads nothing: a handler there waits on other threads' barriers like
+ * any caller. (A TLS flag said the same at the cost of a
+ * __tls_get_addr() call on every barrier.)
  *
  * The uncontended path (one RMW each side of the barrier) is inline in
  * core.h: where the kernel's return-stack mitigations (AMD SRSO) make
@@ -92,7 +105,6 @@
 #include "core/core.h"
 
 struct mbi_share_slot mbi_share_slots[MBI_SHARE_SLOTS];
-__thread int mbi_share_in;	/* default TLS model: no DF_STATIC_TLS */
 
 /* The word's bit and the futex bit of the waiters for count target. */
 static uint32_t wait_bit(uint32_t target)
@@ -144,7 +156,8 @@ void mbi_share_wake(struct mbi_share_slot *s, uint32_t old, long ret,
 		return;
 	/* [b] for the serving leader: acquire pairs with [a] and [d]. */
 	if (serve && __atomic_compare_exchange_n(&s->word, &v,
-						 v | MBI_SHARE_RUNNING, 0,
+						 v | MBI_SHARE_RUNNING |
+						 mbi_share_tag(), 0,
 						 __ATOMIC_ACQ_REL,
 						 __ATOMIC_RELAXED)) {
 		mbi_share_lead(s, backend, cmd, 0);
@@ -171,6 +184,7 @@ long mbi_share_follow(struct mbi_share_slot *s, uint32_t v, int backend,
 {
 	uint32_t target = (v & MBI_SHARE_COUNT_MASK) + 2 * MBI_SHARE_COUNT_ONE;
 	uint32_t bit = wait_bit(target);
+	uint32_t mine = MBI_SHARE_RUNNING | mbi_share_tag();
 
 	for (;;) {
 		if (reached(v, target)) {
@@ -180,10 +194,12 @@ long mbi_share_follow(struct mbi_share_slot *s, uint32_t v, int backend,
 				mbi_arch_sync_core();
 			return 0;
 		}
+		/* Led by this thread (a handler here): see "Handlers". */
+		if ((v & (MBI_SHARE_RUNNING | MBI_SHARE_TAG_MASK)) == mine)
+			return mbi_share_run(backend, cmd, 0, -1);
 		if (!(v & MBI_SHARE_RUNNING)) {
 			/* [b] for a follower: acquire pairs with [a] and [d]. */
-			if (__atomic_compare_exchange_n(&s->word, &v,
-							v | MBI_SHARE_RUNNING, 0,
+			if (__atomic_compare_exchange_n(&s->word, &v, v | mine, 0,
 							__ATOMIC_ACQ_REL,
 							__ATOMIC_ACQUIRE))
 				return mbi_share_lead(s, backend, cmd, 1);

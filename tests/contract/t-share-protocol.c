@@ -195,7 +195,7 @@ static void *watchdog(void *arg)
 				  "own thread\n";
 
 	(void)arg;
-	sleep(60);
+	sleep(20);	/* the test takes well under a second */
 	if (write(1, msg, sizeof(msg) - 1) < 0)
 		_exit(2);
 	_exit(1);
