@@ -211,9 +211,22 @@ long mbi_backend_call(int backend, int cmd, unsigned int flags, int cpu_id);
 /* PRIVATE_EXPEDITED, _SYNC_CORE, _RSEQ, GLOBAL_EXPEDITED. */
 #define MBI_SHARE_SLOTS		4
 
+/*
+ * shared: callers take the protocol (else each runs its own barrier,
+ * with no RMW: share.c, "Uncontended"); active: a caller runs its own
+ * barrier now (a hint); lonely: shared barriers in a row that nobody
+ * else waited for. The three are hints, read and written relaxed.
+ */
 struct mbi_share_slot {
 	_Alignas(64) uint32_t word;
+	uint32_t shared, active, lonely;
 };
+
+/* Shared barriers in a row that served nobody before callers go back
+ * to running their own (a test may set its own). */
+#ifndef MBI_SHARE_LONELY
+#define MBI_SHARE_LONELY	1024u
+#endif
 
 extern struct mbi_share_slot mbi_share_slots[MBI_SHARE_SLOTS];
 
@@ -268,6 +281,37 @@ long mbi_share_run(int backend, int cmd, unsigned int flags, int cpu_id)
 	return mbi_backend_call(backend, cmd, flags, cpu_id);
 }
 
+/* A shared barrier that nobody waited for: after MBI_SHARE_LONELY in a
+ * row, callers run their own again. */
+static inline __attribute__((always_inline))
+void mbi_share_lonely(struct mbi_share_slot *s)
+{
+	uint32_t n = __atomic_load_n(&s->lonely, __ATOMIC_RELAXED) + 1;
+
+	if (membarrier_unlikely(n >= MBI_SHARE_LONELY)) {
+		__atomic_store_n(&s->shared, 0, __ATOMIC_RELAXED);
+		n = 0;
+	}
+	__atomic_store_n(&s->lonely, n, __ATOMIC_RELAXED);
+}
+
+/*
+ * No caller seen meeting another: this caller's own barrier, marked
+ * active for a caller that arrives meanwhile, which then turns sharing
+ * on. (Two that arrive together may both miss the other: the next
+ * meeting is seen.)
+ */
+static inline __attribute__((always_inline))
+long mbi_share_alone(struct mbi_share_slot *s, int backend, int cmd)
+{
+	long ret;
+
+	__atomic_store_n(&s->active, 1, __ATOMIC_RELAXED);
+	ret = mbi_share_run(backend, cmd, 0, -1);
+	__atomic_store_n(&s->active, 0, __ATOMIC_RELAXED);
+	return ret;
+}
+
 /* Lead the barrier after the count read at [b]; serve: as above. */
 static inline __attribute__((always_inline))
 long mbi_share_lead(struct mbi_share_slot *s, int backend, int cmd,
@@ -288,6 +332,8 @@ long mbi_share_lead(struct mbi_share_slot *s, int backend, int cmd,
 		old = __atomic_fetch_sub(&s->word, mine, __ATOMIC_RELEASE);
 	if (membarrier_unlikely(old & MBI_SHARE_WAITERS))
 		mbi_share_wake(s, old, ret, backend, cmd, serve);
+	else
+		mbi_share_lonely(s);
 	return ret;
 }
 
@@ -303,6 +349,11 @@ long mbi_share_barrier(int backend, int cmd, unsigned int flags, int cpu_id)
 
 	if (membarrier_unlikely(!s))
 		return mbi_share_run(backend, cmd, flags, cpu_id);
+	if (membarrier_likely(!__atomic_load_n(&s->shared, __ATOMIC_RELAXED))) {
+		if (membarrier_likely(!__atomic_load_n(&s->active, __ATOMIC_RELAXED)))
+			return mbi_share_alone(s, backend, cmd);
+		__atomic_store_n(&s->shared, 1, __ATOMIC_RELAXED);
+	}
 	v = __atomic_load_n(&s->word, __ATOMIC_RELAXED);
 	/*
 	 * [a] and [b] in one, where RUNNING is clear: acq_rel; the release

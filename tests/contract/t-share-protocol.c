@@ -17,7 +17,10 @@
  *    an error of its own, none a false success;
  *  - signal handlers: a handler on the thread that leads a barrier,
  *    calling a barrier itself, must not wait on its own thread (the
- *    mutant without the per-thread guard hangs; the alarm fails it).
+ *    mutant without the leader's tag hangs; the watchdog fails it);
+ *  - when: a lone caller runs its own barriers, with no RMW of the
+ *    word; callers that meet turn sharing on; MBI_SHARE_LONELY lonely
+ *    shared barriers turn it off.
  * Deterministic: each assertion holds on every interleaving.
  */
 #include <errno.h>
@@ -32,6 +35,9 @@
 
 /* Count the followers' futex sleeps (a diagnostic: which ways waited). */
 #define mbi_futex_wait_bits counted_futex_wait_bits
+/* Sharing turns off after share_lonely lonely barriers (core.h). */
+static unsigned int share_lonely = ~0u;
+#define MBI_SHARE_LONELY share_lonely
 #include "core/share.c"
 #undef mbi_futex_wait_bits
 void mbi_futex_wait_bits(uint32_t *addr, uint32_t val, uint32_t bits);
@@ -231,12 +237,66 @@ static void test_handler(void)
 	       "handler calls)", (int)handler_calls);
 }
 
+static struct mbi_share_slot *slot(void)
+{
+	return mbi_share_slot_of(MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0);
+}
+
+/* A lone caller: its own barriers, the word untouched, sharing off. */
+static void test_alone(void)
+{
+	uint32_t w0 = __atomic_load_n(&slot()->word, __ATOMIC_RELAXED);
+	unsigned long b0 = begun;
+	int bad = 0;
+
+	barrier_us = 3;
+	for (int i = 0; i < 1000; i++)
+		bad |= barrier() != 0;
+	tap_ok(!bad && begun - b0 == 1000 &&
+	       __atomic_load_n(&slot()->word, __ATOMIC_RELAXED) == w0 &&
+	       !__atomic_load_n(&slot()->shared, __ATOMIC_RELAXED),
+	       "a lone caller: 1000 barriers of its own, no RMW of the word, "
+	       "sharing off");
+}
+
+/* Callers that meet turn sharing on, and share (50 us barriers meet). */
+static void test_switch_on(void)
+{
+	unsigned long s0 = shared_calls;
+
+	barrier_us = 50;
+	calls = 100;
+	run_callers();
+	tap_ok(__atomic_load_n(&slot()->shared, __ATOMIC_RELAXED) &&
+	       shared_calls > s0, "4 callers meeting: sharing turned on (%lu "
+	       "calls shared)", shared_calls - s0);
+	in_barrier_overlap = 0;	/* the switch: own and shared may overlap */
+}
+
+/* MBI_SHARE_LONELY shared barriers that served nobody turn it off. */
+static void test_switch_off(void)
+{
+	int on_before = __atomic_load_n(&slot()->shared, __ATOMIC_RELAXED);
+
+	share_lonely = 64;
+	barrier_us = 3;
+	for (int i = 0; i < 64; i++)
+		barrier();
+	tap_ok(on_before && !__atomic_load_n(&slot()->shared, __ATOMIC_RELAXED),
+	       "64 lonely shared barriers (the limit set to 64): sharing off");
+	share_lonely = ~0u;
+}
+
 int main(void)
 {
 	mbi_stats_on = 1;	/* counts shared calls (mock accounting) */
+	test_alone();
+	test_switch_on();
+	/* The protocol itself, sharing held on. */
 	test_next_barrier(50, 400);
 	test_next_barrier(3, 4000);
 	test_failures();
 	test_handler();
+	test_switch_off();
 	return tap_done();
 }
