@@ -6,8 +6,9 @@
  * A program that does nothing (libexec/membarrier/startup-main) is
  * spawned (posix_spawn, then waitpid) with LD_PRELOAD naming in turn an
  * empty shared library (the baseline: the loader's cost of any library),
- * libmembarrier.so (the library this tool runs on) and the preload shim.
- * Each round spawns all three, in an order that rotates with the round,
+ * libmembarrier.so (the library this tool runs on), the preload shim, and
+ * the library again with MEMBARRIER_REGISTER_AT_LOAD=0 (lazy).
+ * Each round spawns all four, in an order that rotates with the round,
  * so that drift on a shared machine hits them alike; each time is the
  * median over the rounds, and the costs are differences against the
  * baseline of the same run. Two clocks: the wall clock of spawn to reap,
@@ -19,6 +20,9 @@
  *   bench=startup lib_wall_cost_us=.. shim_wall_cost_us=..
  *   bench=startup lib_cost_us=L shim_cost_us=S lib_budget_us=20
  *     shim_budget_us=50 verdict=within|over
+ *   bench=startup register_at_load=0 lib_cost_us=.. lib_budget_us=20
+ *     verdict=within|over
+ * (the library with MEMBARRIER_REGISTER_AT_LOAD=0: nothing at load)
  */
 #include <dlfcn.h>
 #include <limits.h>
@@ -40,9 +44,11 @@ extern char **environ;
 #define LIB_BUDGET_US	20.0
 #define SHIM_BUDGET_US	50.0
 
-enum { CASE_EMPTY, CASE_LIB, CASE_SHIM, NR_CASES };
+/* lazy: the library with MEMBARRIER_REGISTER_AT_LOAD=0 (nothing at load). */
+enum { CASE_EMPTY, CASE_LIB, CASE_SHIM, CASE_LAZY, NR_CASES };
 
-static const char *const case_names[NR_CASES] = { "empty", "lib", "shim" };
+static const char *const case_names[NR_CASES] = { "empty", "lib", "shim",
+						  "lazy" };
 
 /* The helpers sit in ../libexec/membarrier beside the tool's bin/. */
 static int helper_path(char *buf, size_t size, const char *name)
@@ -67,20 +73,28 @@ static int library_path(char *buf, size_t size)
 	return 0;
 }
 
-/* environ without LD_PRELOAD, plus LD_PRELOAD=lib; NULL-terminated. */
-static char **env_with(const char *lib, char *slot, size_t size)
+/*
+ * environ without LD_PRELOAD (nor MEMBARRIER_REGISTER_AT_LOAD), plus
+ * LD_PRELOAD=lib and, for lazy, MEMBARRIER_REGISTER_AT_LOAD=0;
+ * NULL-terminated.
+ */
+static char **env_with(const char *lib, int lazy, char *slot, size_t size)
 {
+	static char off[] = "MEMBARRIER_REGISTER_AT_LOAD=0";
 	size_t n = 0, k = 0;
 	char **env;
 
 	while (environ[n])
 		n++;
-	env = calloc(n + 2, sizeof(*env));
+	env = calloc(n + 3, sizeof(*env));
 	if (!env)
 		return NULL;
 	for (size_t i = 0; i < n; i++)
-		if (strncmp(environ[i], "LD_PRELOAD=", 11))
+		if (strncmp(environ[i], "LD_PRELOAD=", 11) &&
+		    strncmp(environ[i], off, sizeof(off) - 2))
 			env[k++] = environ[i];
+	if (lazy)
+		env[k++] = off;
 	if ((size_t)snprintf(slot, size, "LD_PRELOAD=%s", lib) >= size) {
 		free(env);
 		return NULL;
@@ -122,6 +136,7 @@ static void report(unsigned long rounds, const double *wall,
 {
 	double lib = cpu[CASE_LIB] - cpu[CASE_EMPTY];
 	double shim = cpu[CASE_SHIM] - cpu[CASE_EMPTY];
+	double lazy = cpu[CASE_LAZY] - cpu[CASE_EMPTY];
 
 	printf("bench=startup rounds=%lu", rounds);
 	for (int c = 0; c < NR_CASES; c++)
@@ -134,6 +149,9 @@ static void report(unsigned long rounds, const double *wall,
 	       "lib_budget_us=%.0f shim_budget_us=%.0f verdict=%s\n", lib, shim,
 	       LIB_BUDGET_US, SHIM_BUDGET_US,
 	       lib <= LIB_BUDGET_US && shim <= SHIM_BUDGET_US ? "within" : "over");
+	printf("bench=startup register_at_load=0 lib_cost_us=%.1f "
+	       "lib_budget_us=%.0f verdict=%s\n", lazy, LIB_BUDGET_US,
+	       lazy <= LIB_BUDGET_US ? "within" : "over");
 }
 
 static int parse(int argc, char **argv, unsigned long *rounds)
@@ -167,13 +185,15 @@ int bench_startup(int argc, char **argv)
 	    helper_path(libs[CASE_EMPTY], PATH_MAX,
 			"libmembarrier-startup-empty.so") ||
 	    library_path(libs[CASE_LIB], PATH_MAX) ||
+	    library_path(libs[CASE_LAZY], PATH_MAX) ||
 	    tool_shim_path(libs[CASE_SHIM], PATH_MAX)) {
 		tool_error("bench startup: its helpers (libexec/membarrier/"
 			   "startup-main, ...) or the shim are not installed");
 		return 2;
 	}
 	for (int c = 0; c < NR_CASES; c++) {
-		envs[c] = env_with(libs[c], slots[c], sizeof(slots[c]));
+		envs[c] = env_with(libs[c], c == CASE_LAZY, slots[c],
+				   sizeof(slots[c]));
 		t[c] = calloc(rounds, sizeof(double));
 		u[c] = calloc(rounds, sizeof(double));
 		if (!envs[c] || !t[c] || !u[c])

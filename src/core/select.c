@@ -17,14 +17,18 @@
  * emulation is set up on first use (mbi_get_full_config()), never at
  * load, so that a process that never needs it never pays for it.
  *
- * Then, following the advice of the membarrier maintainers (seed 002):
+ * Then, following the advice of the membarrier maintainers (Mathieu
+ * Desnoyers, "Re: rseq + membarrier programming model", LKML, December
+ * 2021: register from a library constructor, and remember the result):
  * the expedited commands the library's services need are registered now
  * where the kernel serves them, while the process is most likely still
  * single-threaded (the kernel's cheap path), and the result is
  * remembered. These registrations are the
  * library's own: the program's registration record (registration.c) stays
  * empty until the program registers. MEMBARRIER_REGISTER_AT_LOAD=0 turns
- * this off; services then register on first use.
+ * this off, and with it everything at load: the status read, QUERY and
+ * the registrations wait for the first call (the status read is most of
+ * the load's cost: it creates the process's /proc entry).
  */
 #include <errno.h>
 #include <limits.h>
@@ -313,8 +317,13 @@ const struct mbi_config *mbi_get_full_config(void)
 	return c;
 }
 
-/* Runs at load (dlopen or program start), before main() in the latter. */
+/*
+ * Runs at load (dlopen or program start), before main() in the latter.
+ * Without registration at load, nothing is needed before the first
+ * call, which initializes (the fast table is still zero: dispatch()).
+ */
 __attribute__((constructor)) static void mbi_load(void)
 {
-	mbi_get_config();
+	if (register_at_load_enabled())
+		mbi_get_config();
 }
