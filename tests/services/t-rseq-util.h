@@ -499,7 +499,7 @@ static int rt_await_commit(const struct rt_incr *t, int threads)
  * limit once was (stretches in which other processes' wake-ups keep
  * aborting the incrementer's sections). 2,604 controls of t-rseq-swap
  * and t-rseq-fence-cpu beside a loaded .ci/run (load average 4.6):
- * 1,560 needed 1 round, 33 more than 30, 22 more than 40, 7 more than
+ * 1,560 needed 1 round, 33 more than 30, 22 more than 40, 8 more than
  * 60, 3 more than 80 (110, 113, 124). That tail falls only about
  * 2.3-fold per 20 rounds, so the limit is set where it cannot be
  * reached by chance (0.0012 / 2.3^46 past 1,000 rounds, nothing in
