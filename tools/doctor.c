@@ -130,12 +130,19 @@ static void check_litmus(struct report *r)
 	if (pid == 0) {
 		if (!freopen("/dev/null", "w", stdout))
 			_exit(2);
-		execl(self, self, "litmus", "--iterations", "20000", (char *)NULL);
+		execl(self, self, "litmus", "--iterations", "20000",
+		      "--control-seconds", "20", (char *)NULL);
 		_exit(2);
 	}
 	waitpid(pid, &status, 0);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 3) {
 		snprintf(c->detail, sizeof(c->detail), "needs two CPUs");
+		return;
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 4) {
+		/* Nothing reordered, but a blind control proves nothing. */
+		snprintf(c->detail, sizeof(c->detail), "inconclusive: a control "
+			 "saw no reordering in 20 s (this machine shows none now)");
 		return;
 	}
 	c->status = WIFEXITED(status) && !WEXITSTATUS(status) ? "pass" : "fail";

@@ -16,14 +16,16 @@
 # Measured here (2 CPUs, load average 12-17, 3 callers), control rounds
 # to $K forbidden outcomes, per run: kernel A 167-862, B 145-2595;
 # emulated A 90-634, B 208-3981 (18-19 runs each, none failed). The
-# worst run's rate, 10 in 3981 rounds (0.25%), is its own bound; at a
-# tenth of it (0.025%), $CAP rounds expect 10 forbidden outcomes: a blind
-# control (e^-10 = 4.5e-5) fails in fewer than 1 run in 10,000, and at
-# the measured worst rate in e^-100. The four runs took 28 s (median).
+# worst run's rate, 10 in 3981 rounds (0.25%), is its own bound. But
+# runs of the uncontended tool showed B at about 1 in 33,000 rounds in 7
+# of 250 (see the tool's header): $CAP rounds expect 6 forbidden outcomes
+# at that rate (a blind control, e^-6, in 1 of such runs in 400), and a
+# control that sees none skips, naming it, since it proves nothing
+# either way. The four runs took 28 s (median).
 . "$(dirname "$0")/../lib/lib.sh"
 ITER=${LITMUS_SHARED_ITERATIONS:-600}
 K=10
-CAP=40000
+CAP=200000
 CALLERS=3
 
 if [ "$(nproc)" -lt 2 ]; then
@@ -35,12 +37,15 @@ trap 'rm -f "$stats"' EXIT
 for backend in kernel emulated; do
 	for s in A B; do
 		: >"$stats"
-		out=$(MEMBARRIER_BACKEND=$backend MEMBARRIER_STATS=$stats \
-		      "$TOOL" litmus --callers $CALLERS --iterations "$ITER" \
-		      --control-forbidden $K --control-max $CAP \
-		      --scenario "$s" 2>&1)
-		status=$?
+		litmus_run env MEMBARRIER_BACKEND=$backend \
+			MEMBARRIER_STATS="$stats" "$TOOL" litmus \
+			--callers $CALLERS --iterations "$ITER" \
+			--control-forbidden $K --control-max $CAP --scenario "$s"
 		diag "$out"
+		if [ -n "$blind" ]; then
+			skip "$blind" "$backend, $s, $CALLERS callers: litmus"
+			continue
+		fi
 		ctl=$(printf '%s\n' "$out" | grep 'caller=barrier target=barrier')
 		mb=$(printf '%s\n' "$out" | grep 'caller=membarrier target=barrier')
 		ok $status "$backend, $s, $CALLERS callers: litmus passes"

@@ -80,3 +80,17 @@ EOT
 		printf '%s\n' "$out" | grep '^#' | sed "s/^/# $label: /" | head -40
 	fi
 }
+
+# Run a litmus command line (CMD... ends in "litmus ARGS"): sets $out and
+# $status, and $blind to the reason to skip when a control saw no
+# reordering (exit status 4: the run proves nothing either way), else to
+# the empty string.
+litmus_run() {	# litmus_run CMD...
+	out=$("$@" 2>&1)
+	status=$?
+	blind=
+	if [ $status -eq 4 ]; then
+		line=$(printf '%s\n' "$out" | grep 'result=inconclusive' | head -n 1)
+		blind="scenario $(kv scenario "$line")'s control saw no reordering in $(kv iterations "$line") rounds: this machine shows none now"
+	fi
+}
