@@ -25,7 +25,8 @@ ok $? "unknown command: exit 2"
 "$TOOL" >/dev/null 2>&1
 [ $? -eq 2 ]
 ok $? "no command: exit 2"
-for bad in --iterations=-1 --iterations=x --iterations=0 --scenario=C --iterations; do
+for bad in --iterations=-1 --iterations=x --iterations=0 --scenario=C --iterations \
+	   --control-seconds=0 --control-seconds=86401; do
 	"$TOOL" litmus $bad >/dev/null 2>&1
 	[ $? -eq 2 ]
 	ok $? "litmus $bad: exit 2"
