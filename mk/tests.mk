@@ -148,7 +148,8 @@ PERF_SH := $(sort $(wildcard tests/perf/*.sh))
 PERF_FACTOR ?= 2
 .PHONY: check-perf
 check-perf: all
-	BUILD=$(BUILD) SAN=$(SAN) PERF_FACTOR=$(PERF_FACTOR) prove --exec sh $(PERF_SH)
+	sh tests/lib/private-shm.sh env BUILD=$(BUILD) SAN=$(SAN) \
+		PERF_FACTOR=$(PERF_FACTOR) prove --exec sh $(PERF_SH)
 bench: check-perf
 
 # The parsers' unit tests (tests/sys/) link the system helpers' objects.
