@@ -408,15 +408,12 @@ static void report(const struct litmus_cell *c, const char *verdict)
 	       verdict);
 }
 
-/* check_cell()'s verdicts, the worst first; the exit status. */
-#define LITMUS_ERROR		2	/* a fence failed */
-#define LITMUS_REORDERED	1	/* an ordered cell saw the outcome */
-#define LITMUS_INCONCLUSIVE	4	/* the control saw nothing */
-
+/* The worse of two of check_cell()'s verdicts (exit statuses, tool.h). */
 static int litmus_worse(int a, int b)
 {
-	static const int rank[] = { [0] = 0, [LITMUS_INCONCLUSIVE] = 1,
-				    [LITMUS_REORDERED] = 2, [LITMUS_ERROR] = 3 };
+	static const int rank[] = { [0] = 0, [TOOL_LITMUS_INCONCLUSIVE] = 1,
+				    [TOOL_LITMUS_REORDERED] = 2,
+				    [TOOL_LITMUS_ERROR] = 3 };
 
 	return rank[a] > rank[b] ? a : b;
 }
@@ -438,16 +435,16 @@ static int check_cell(struct litmus_cell *c)
 	if (ret) {
 		tool_error("litmus %s: fence failed: %s", c->shape->name,
 			   strerror(-ret));
-		return LITMUS_ERROR;
+		return TOOL_LITMUS_ERROR;
 	}
 	seen = c->counts[c->shape->forbidden];
 	if (is_ordered && seen) {
 		report(c, "FAIL-reordered");
-		return LITMUS_REORDERED;
+		return TOOL_LITMUS_REORDERED;
 	}
 	if (control && !seen) {
 		report(c, "inconclusive-control-saw-nothing");
-		return LITMUS_INCONCLUSIVE;
+		return TOOL_LITMUS_INCONCLUSIVE;
 	}
 	report(c, is_ordered ? "ok" : seen ? "ok-seen" : "ok-not-seen");
 	return 0;
@@ -551,7 +548,7 @@ int tool_litmus(int argc, char **argv)
 	if (cpus_pick_two(c.cpus)) {
 		tool_error("litmus needs two CPUs to run on; this process may "
 			   "use fewer");
-		return 3;
+		return TOOL_LITMUS_NO_CPUS;
 	}
 	if (!litmus_cmd->other_process && membarrier(litmus_cmd->register_cmd, 0, 0)) {
 		tool_error("%s failed: %s",

@@ -16,6 +16,14 @@ typedef int tool_main_fn(int argc, char **argv);
 tool_main_fn tool_status, tool_litmus, tool_bench, tool_run, tool_stat,
 	tool_doctor;
 
+/* membarrier litmus's exit statuses besides 0 (doctor reads them too). */
+enum {
+	TOOL_LITMUS_REORDERED = 1,	/* an ordered cell saw the outcome */
+	TOOL_LITMUS_ERROR = 2,		/* bad usage, or a fence failed */
+	TOOL_LITMUS_NO_CPUS = 3,	/* fewer than two CPUs to run on */
+	TOOL_LITMUS_INCONCLUSIVE = 4,	/* a control saw nothing */
+};
+
 /* The preload shim's path (run.c): 0, or -1 when it is not found. */
 int tool_shim_path(char *buf, size_t size);
 
