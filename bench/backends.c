@@ -5,7 +5,7 @@
  * each backend: the kernel, the emulation (TLB shootdown for the plain
  * barrier where sound), and the emulation without it (MEMBARRIER_EMUL_TLB=0:
  * the CPU walk for every command). Each backend runs in a child process (the backend is chosen
- * per process, at load); the summary gives the ratio the limit bounds:
+ * per process, on its first call); the summary gives the ratio the limit bounds:
  * emulated / kernel PRIVATE_EXPEDITED with one spinning thread, <= 5.
  * It also shows that the light side stays a compiler barrier: the cost of
  * mbfence_light() in a loop against an empty loop, per backend.

@@ -96,26 +96,32 @@ MEMBARRIER_API const char *membarrier_backend_name(int backend);
 MEMBARRIER_API const char *membarrier_cmd_name(int cmd);
 
 /*
- * What the running kernel answers to QUERY, asked once when the library
- * loads: the mask (>= 0), or -errno when the system call is unavailable
- * (-ENOSYS: missing or filtered; -EPERM: filtered, since a real kernel
- * never gives EPERM to QUERY). Where a seccomp filter would kill the
- * caller or raise SIGSYS, QUERY is never made and this is -ENOSYS.
+ * What the running kernel answers to QUERY, asked once, on the library's
+ * first call (at load with MEMBARRIER_REGISTER_AT_LOAD=1): the mask
+ * (>= 0), or -errno when the system call is unavailable (-ENOSYS:
+ * missing or filtered; -EPERM: filtered, since a real kernel never gives
+ * EPERM to QUERY). Where a seccomp filter would kill the caller or raise
+ * SIGSYS, QUERY is never made and this is -ENOSYS.
  */
 MEMBARRIER_API int membarrier_kernel_query(void);
 
 /*
- * The commands whose system call a seccomp filter in force at load would
- * answer by killing the thread or the process, or by raising SIGSYS,
- * learned in a child process: the library never makes those calls (the
- * emulation serves them where it can). 0 without such a filter.
+ * The commands whose system call a seccomp filter in force at the first
+ * call would answer by killing the thread or the process, or by raising
+ * SIGSYS, learned in a child process: the library never makes those
+ * calls (the emulation serves them where it can). 0 without such a filter.
  */
 MEMBARRIER_API int membarrier_kernel_fatal(void);
 
 /*
  * The REGISTER_* commands the library issued for its own services (fences,
- * RCU, code publishing, rseq), at load or on first use. They are kept out
- * of the program's record: GET_REGISTRATIONS shows only the program's own.
+ * RCU, code publishing, rseq): on its first call if the process had no
+ * thread yet (the kernel's cheap path; at load with
+ * MEMBARRIER_REGISTER_AT_LOAD=1), otherwise on a service's first use of
+ * each. They are kept out of the program's record: GET_REGISTRATIONS shows
+ * only the program's own. Calling this function is a first call too, so
+ * calling it (or any other) early in main(), before threads start, gets
+ * the services' registrations on the kernel's cheap path.
  */
 MEMBARRIER_API int membarrier_library_registrations(void);
 

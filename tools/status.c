@@ -109,7 +109,7 @@ static void print_registrations(void)
 	printf(" (this process, as GET_REGISTRATIONS reports them)\n");
 	printf("library's own:  ");
 	tool_print_mask(stdout, membarrier_library_registrations(), " ");
-	printf(" (registered at load for the services; not in the above)\n");
+	printf(" (registered by the library for its services; not in the above)\n");
 	/* Never issue the raw call where it is blocked: it may raise SIGSYS. */
 	if (!(membarrier_kernel_query() > 0 &&
 	      (membarrier_kernel_query() & MEMBARRIER_CMD_GET_REGISTRATIONS)) ||

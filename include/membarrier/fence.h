@@ -2,7 +2,7 @@
 /*
  * Asymmetric fences (the shape of C++ P1202 asymmetric_thread_fence_light
  * and _heavy): the frequent side pays a compiler barrier, the rare side a
- * membarrier(PRIVATE_EXPEDITED) that the library registered at load.
+ * membarrier(PRIVATE_EXPEDITED) under the library's own registration.
  *
  * Pairing rule (the ordering table): a light fence on one thread and a
  * heavy fence on another order the accesses around them as two smp_mb()

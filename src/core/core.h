@@ -184,7 +184,7 @@ static inline int mbi_backend_at(int idx)
 
 /*
  * The library's own registrations, for its services: REGISTER_* commands
- * that succeeded, made at load (select.c) or on first use.
+ * that succeeded, made on the first call (select.c) or on first use.
  */
 extern unsigned int mbi_service_regs;
 

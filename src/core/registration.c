@@ -8,7 +8,7 @@
  * with CLONE_VM but not CLONE_THREAD share it, as they share an mm.
  *
  * The library keeps this record for every backend, the kernel's included:
- * the registrations it makes at load for its own services must stay
+ * the registrations it makes early for its own services must stay
  * invisible to the program, which sees exactly the registrations it made.
  */
 #include <stddef.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Backend selection, once per process: the kernel's part when the
- * library loads, the emulation's part on the first call that needs it.
+ * Backend selection, once per process: the kernel's part on the first
+ * call, the emulation's part on the first call that needs it.
  *
  * Per command: the kernel where it serves the command, otherwise the
  * emulation (emul.c) where it can, otherwise nothing (the call then fails
@@ -11,33 +11,41 @@
  * seccomp filter would answer by killing or by SIGSYS (kernel.c) is never
  * made: it counts as one the kernel lacks.
  *
- * At load the library makes only the system calls it needs to know the
- * kernel and to register (below): it reads /proc/self/status, asks QUERY
- * (in a child first if a filter is in force), and registers. The
- * emulation is set up on first use (mbi_get_full_config()), never at
- * load, so that a process that never needs it never pays for it.
+ * By default the load makes no system call and reads no file: the
+ * kernel's part is decided on the first call, from whichever thread
+ * makes it. It reads /proc/self/status (is a seccomp filter in force?),
+ * asks QUERY (in a child first if a filter is in force) and, if the
+ * process is still single-threaded then, registers the services'
+ * commands. The emulation is set up on first use of a command it serves
+ * (mbi_get_full_config()), never at load.
  *
- * Then, following the advice of the membarrier maintainers (Mathieu
- * Desnoyers, "Re: rseq + membarrier programming model", LKML, December
- * 2021: register from a library constructor, and remember the result):
- * the expedited commands the library's services need are registered now
- * where the kernel serves them, while the process is most likely still
- * single-threaded (the kernel's cheap path: with a second user of the
- * mm, sync_runqueues_membarrier_state() in kernel/sched/membarrier.c
- * waits for an RCU grace period, 8-19 ms per command measured on a
- * 2-CPU guest, against microseconds here), and the result is
- * remembered. These registrations are the
- * library's own: the program's registration record (registration.c) stays
- * empty until the program registers. MEMBARRIER_REGISTER_AT_LOAD=0 turns
- * this off, and with it everything at load: the status read, QUERY and
- * the registrations wait for the first call (the status read is most of
- * the load's cost: it creates the process's /proc entry).
+ * Why the services register early where it is cheap (the advice of the
+ * membarrier maintainers: Mathieu Desnoyers, "Re: rseq + membarrier
+ * programming model", LKML, December 2021, register early and remember
+ * the result): while the mm has one user, a registration costs the
+ * kernel nothing (sync_runqueues_membarrier_state() in
+ * kernel/sched/membarrier.c); with a second thread it waits for an RCU
+ * grace period, 8-19 ms per command measured on a 2-CPU guest. A process
+ * with threads by its first call registers each command instead on the
+ * first service barrier that needs it (mbi_service_register()), and only
+ * that one. The registrations are the library's own: the program's
+ * record (registration.c) stays empty until the program registers.
+ *
+ * MEMBARRIER_REGISTER_AT_LOAD=1 makes that first call at load, before
+ * main(): the status read, QUERY and the three registrations, about 20
+ * microseconds on that guest, most of it the status read (it creates the
+ * process's /proc entry), which every process would pay whether or not
+ * it ever issues a barrier. MEMBARRIER_REGISTER_AT_LOAD=0 never registers
+ * before a service needs the command.
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/single_threaded.h>
 
 #include "backend/emul/emul.h"
 #include "backend/kernel/kernel.h"
@@ -200,11 +208,50 @@ static int limit_kernel(int query)
 	return query & (int)m;
 }
 
-static int register_at_load_enabled(void)
+/* MEMBARRIER_REGISTER_AT_LOAD: when the services register (above). */
+enum load_policy { LOAD_FIRST_CALL, LOAD_NEVER, LOAD_AT_LOAD };
+
+static enum load_policy parse_load_policy(void)
 {
 	const char *s = secure_getenv("MEMBARRIER_REGISTER_AT_LOAD");
 
-	return !s || strcmp(s, "0") != 0;
+	if (!s || !*s)
+		return LOAD_FIRST_CALL;
+	if (!strcmp(s, "0"))
+		return LOAD_NEVER;
+	if (!strcmp(s, "1"))
+		return LOAD_AT_LOAD;
+	fprintf(stderr, "libmembarrier: MEMBARRIER_REGISTER_AT_LOAD=%s is not "
+		"0 or 1; ignored\n", s);
+	return LOAD_FIRST_CALL;
+}
+
+/* Read once (the constructor, or the first call if it comes first): one
+ * warning. Two threads that race here read the same environment. */
+static enum load_policy load_policy(void)
+{
+	static int policy = -1;
+	int p = __atomic_load_n(&policy, __ATOMIC_RELAXED);
+
+	if (p < 0) {
+		p = (int)parse_load_policy();
+		__atomic_store_n(&policy, p, __ATOMIC_RELAXED);
+	}
+	return (enum load_policy)p;
+}
+
+/*
+ * Register the services now? At load, yes; on the first call, if no
+ * thread was ever created (glibc clears __libc_single_threaded at the
+ * first pthread_create() and never sets it again): a thread made by a
+ * raw clone() escapes it, and then a registration merely costs its
+ * grace period.
+ */
+static int register_now(enum load_policy p)
+{
+	if (p == LOAD_NEVER)
+		return 0;
+	return p == LOAD_AT_LOAD || __libc_single_threaded;
 }
 
 /*
@@ -243,44 +290,90 @@ static void init_once(void)
 	fill_fast(c);
 	/* Release pairs with the acquire in mbi_get_config(). */
 	__atomic_store_n(&c->initialized, 1, __ATOMIC_RELEASE);
-	if (register_at_load_enabled())
+	if (register_now(load_policy()))
 		register_services();
 }
 
 /*
- * pthread_once() without its futex wake when nobody waits (a system call
- * at every load): 0 not run, 1 running, 2 running with waiters, 3 done.
- * The release of the final exchange pairs with the acquires of waiters.
+ * pthread_once() for calls that may come from a signal handler, without
+ * its futex wake when nobody waits. owner is 0 before the run, the
+ * running thread's pthread_self() during it, ONCE_DONE after; waiters is
+ * 0, WAITING once a thread sleeps on it, or ONCE_WOKEN after the run. The
+ * claim and the runner's identity are one atomic store, so a handler
+ * that interrupts its own thread's run, at any instruction, knows it: it
+ * runs fn itself (each fn here is re-entrant and decides the same values
+ * again), where waiting for the thread it interrupted would never end.
  */
-static void run_once(uint32_t *state, void (*fn)(void))
-{
-	uint32_t s = 0;
+struct once {
+	uintptr_t owner;
+	uint32_t waiters;
+};
 
-	if (__atomic_compare_exchange_n(state, &s, 1, 0, __ATOMIC_ACQUIRE,
-					__ATOMIC_ACQUIRE)) {
+#define ONCE_DONE	((uintptr_t)1)	/* no pthread_t: a TCB address */
+#define WAITING		1u
+#define ONCE_WOKEN	2u
+
+static void run_once(struct once *o, void (*fn)(void))
+{
+	uintptr_t me = (uintptr_t)pthread_self(), cur = 0;
+
+	if (__atomic_compare_exchange_n(&o->owner, &cur, me, 0,
+					__ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE)) {
 		fn();
-		if (__atomic_exchange_n(state, 3, __ATOMIC_RELEASE) == 2)
-			mbi_futex_wake(state, INT_MAX);
+		/* Release pairs with the acquire loads of owner below. */
+		__atomic_store_n(&o->owner, ONCE_DONE, __ATOMIC_RELEASE);
+		if (__atomic_exchange_n(&o->waiters, ONCE_WOKEN,
+					__ATOMIC_RELEASE) == WAITING)
+			mbi_futex_wake(&o->waiters, INT_MAX);
 		return;
 	}
-	while (s != 3) {
-		if (s == 1 && !__atomic_compare_exchange_n(state, &s, 2, 0,
-				__ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
-			continue;
-		mbi_futex_wait(state, 2, 0);
-		s = __atomic_load_n(state, __ATOMIC_ACQUIRE);
+	if (cur == me) {	/* a handler on the running thread */
+		fn();
+		return;
+	}
+	while (cur != ONCE_DONE) {
+		uint32_t w = 0;
+
+		if (__atomic_compare_exchange_n(&o->waiters, &w, WAITING, 0,
+						__ATOMIC_ACQUIRE,
+						__ATOMIC_ACQUIRE) ||
+		    w == WAITING)
+			mbi_futex_wait(&o->waiters, WAITING, 0);
+		cur = __atomic_load_n(&o->owner, __ATOMIC_ACQUIRE);
 	}
 }
 
-void mbi_init_slow(void)
-{
-	static uint32_t once MBI_LOAD_DATA;
+static struct once init_run MBI_LOAD_DATA, complete_run MBI_LOAD_DATA;
 
-	run_once(&once, init_once);
+/*
+ * A fork() child has only the forking thread: a run that another thread
+ * was in never ends there, so the child starts it again (and decides the
+ * same values: the fns are re-entrant).
+ */
+static void once_atfork_child(struct once *o)
+{
+	if (__atomic_load_n(&o->owner, __ATOMIC_RELAXED) != ONCE_DONE) {
+		__atomic_store_n(&o->owner, 0, __ATOMIC_RELAXED);
+		__atomic_store_n(&o->waiters, 0, __ATOMIC_RELAXED);
+	}
 }
 
-/* This thread is deciding the PENDING entries (a handler may interrupt). */
-static __thread int completing;
+static void select_atfork_child(void)
+{
+	once_atfork_child(&init_run);
+	once_atfork_child(&complete_run);
+}
+
+/*
+ * The first call, from any thread or a signal handler. init_once() is
+ * re-entrant: the status read and the probe's page are its own
+ * (kernel.c), and the interrupted run, when it resumes, decides the same
+ * values again.
+ */
+void mbi_init_slow(void)
+{
+	run_once(&init_run, init_once);
+}
 
 /* Re-entrant: the emulation's facts are gathered without a lock (emul.h)
  * and the entries decided again are decided the same. */
@@ -290,43 +383,25 @@ static void complete(void)
 	select_backends(&mbi_config, mbi_emul_supported());
 }
 
-static void complete_once(void)
-{
-	completing = 1;
-	/* The flag before the work, for a handler on this thread. */
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	complete();
-	__atomic_signal_fence(__ATOMIC_SEQ_CST);
-	completing = 0;
-}
-
-/*
- * On first use, from any thread or a signal handler: a handler that
- * interrupted its own thread's first use decides again, itself, rather
- * than wait for the thread it interrupted (which would never resume).
- */
+/* On first use of the emulation, from any thread or a signal handler. */
 const struct mbi_config *mbi_get_full_config(void)
 {
-	static uint32_t once MBI_LOAD_DATA;
 	const struct mbi_config *c = mbi_get_config();
 
 	/* Acquire pairs with the release in select_backends(). */
-	if (__atomic_load_n(&c->complete, __ATOMIC_ACQUIRE))
-		return c;
-	if (completing)
-		complete();
-	else
-		run_once(&once, complete_once);
+	if (!__atomic_load_n(&c->complete, __ATOMIC_ACQUIRE))
+		run_once(&complete_run, complete);
 	return c;
 }
 
 /*
  * Runs at load (dlopen or program start), before main() in the latter.
- * Without registration at load, nothing is needed before the first
- * call, which initializes (the fast table is still zero: dispatch()).
+ * By default nothing is needed before the first call, which initializes
+ * (the fast table is still zero: dispatch()).
  */
 __attribute__((constructor)) static void mbi_load(void)
 {
-	if (register_at_load_enabled())
+	pthread_atfork(NULL, NULL, select_atfork_child);
+	if (load_policy() == LOAD_AT_LOAD)
 		mbi_get_config();
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The heavy side of the asymmetric fences: PRIVATE_EXPEDITED under the
- * library's own registration (made at load, see select.c), on whichever
+ * library's own registration (made early, see select.c), on whichever
  * backend serves it.
  */
 #include <stdio.h>

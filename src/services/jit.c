@@ -2,7 +2,7 @@
 /*
  * mbjit_publish(): the architecture's cache maintenance for the range,
  * then PRIVATE_EXPEDITED_SYNC_CORE under the library's own registration
- * (made at load, see select.c), on whichever backend serves it.
+ * (made early, see select.c), on whichever backend serves it.
  */
 #include <errno.h>
 #include <stdint.h>

@@ -7,7 +7,7 @@
  * Here: finding or registering each thread's rseq area, the per-CPU
  * layout, the swap (publish, then the RSEQ fence) and the fence itself,
  * which is membarrier(PRIVATE_EXPEDITED_RSEQ) under the library's own
- * registration (made at load, see select.c), on whichever backend
+ * registration (made early, see select.c), on whichever backend
  * serves it: the kernel's IPI, or the emulation's CPU walk (the
  * preemption of a thread inside a critical section aborts it too).
  */

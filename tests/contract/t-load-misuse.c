@@ -27,6 +27,7 @@
 #include <membarrier/rcu.h>
 #include <membarrier/rseq.h>
 
+#include "lib/child.h"
 #include "lib/tap.h"
 #include "services/rcu-flavors.h"
 
@@ -393,31 +394,23 @@ static const struct {
 	  owner_and_other, 0, CONTROL },
 };
 
+/* In the child: stderr into the pipe, a hang bounded. */
+static int misuse_child(int fd, void *arg)
+{
+	int (*fn)(void) = *(int (**)(void))arg;
+
+	dup2(fd, 2);
+	alarm(20);	/* a hang fails the case: 128 + SIGALRM */
+	return fn();
+}
+
 /* Run fn in a child: its exit status, or 128 + signal; stderr in err. */
 static int in_child(int (*fn)(void), char *err, size_t size)
 {
-	int fds[2], status;
-	ssize_t n;
-	pid_t pid;
+	int status = child_fork_capture(misuse_child, &fn, err, size);
 
-	if (pipe(fds))
+	if (status < 0)
 		return -1;
-	pid = fork();
-	if (pid == 0) {
-		dup2(fds[1], 2);
-		alarm(20);	/* a hang fails the case: 128 + SIGALRM */
-		_exit(fn());
-	}
-	close(fds[1]);
-	for (size_t got = 0;; got += (size_t)n) {
-		n = got < size - 1 ? read(fds[0], err + got, size - 1 - got) : 0;
-		if (n <= 0) {
-			err[got] = '\0';
-			break;
-		}
-	}
-	close(fds[0]);
-	waitpid(pid, &status, 0);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 

@@ -63,7 +63,7 @@ for mode in kill-process kill-thread trap trace enosys eperm kill-register; do
 
 	# A program linked with the library, in each selection mode.
 	for env in "" MEMBARRIER_BACKEND=kernel MEMBARRIER_BACKEND=emulated \
-		   MEMBARRIER_REGISTER_AT_LOAD=0; do
+		   MEMBARRIER_REGISTER_AT_LOAD=0 MEMBARRIER_REGISTER_AT_LOAD=1; do
 		out=$($box env $env "$TOOL" status 2>&1)
 		ok $? "$mode: a linked program runs${env:+ ($env)}"
 	done
@@ -72,20 +72,27 @@ for mode in kill-process kill-thread trap trace enosys eperm kill-register; do
 		ok $? "$mode: status says the kernel would kill"
 	fi
 
-	$box env LD_PRELOAD="$SHIM" /bin/true
-	ok $? "$mode: the shim preloaded into /bin/true"
+	for env in "" MEMBARRIER_REGISTER_AT_LOAD=1; do
+		$box env $env LD_PRELOAD="$SHIM" /bin/true
+		ok $? "$mode: the shim preloaded into /bin/true${env:+ ($env)}"
+	done
 
-	out=$($box "$host" dlopen "$LIB" 2>&1)
-	ok $? "$mode: dlopen() from a thread, then again; barriers served"
-	[ "$(kv fatal "$out")" = "$fatal" ]
-	ok $? "$mode: membarrier_kernel_fatal() = $fatal (got $(kv fatal "$out"))"
+	for env in "" MEMBARRIER_REGISTER_AT_LOAD=1; do
+		out=$($box env $env "$host" dlopen "$LIB" 2>&1)
+		ok $? "$mode: dlopen() from a thread, then again; barriers served${env:+ ($env)}"
+		[ "$(kv fatal "$out")" = "$fatal" ]
+		ok $? "$mode: membarrier_kernel_fatal() = $fatal (got $(kv fatal "$out"))"
+	done
 done
 
 # SIGSYS: the program's handler, installed before the load, sees every
 # trap of its threads while the library loads; the control swaps the
 # handler briefly as a SIGSYS-catching probe would, and loses traps.
-out=$("$TESTS/sandbox" --trap -- "$host" sigsys "$LIB" 2>&1)
-ok $? "trap: the program's handler keeps every trap ($out)"
+# By default the library learns on its first call, else at load.
+for env in "" MEMBARRIER_REGISTER_AT_LOAD=1; do
+	out=$("$TESTS/sandbox" --trap -- env $env "$host" sigsys "$LIB" 2>&1)
+	ok $? "trap: the program's handler keeps every trap${env:+ ($env)} ($out)"
+done
 "$TESTS/sandbox" --trap -- "$host" swap >/dev/null 2>&1
 [ $? = 4 ]
 ok $? "trap: control: swapping the handler loses traps, and the check sees it"

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -67,6 +68,53 @@ static inline int child_capture(char *const argv[], char *out, size_t size,
 	close(fd);
 	status = spawn_wait(pid);
 	return timed_out ? -1 : status;
+}
+
+/*
+ * Fork a child that runs fn(fd, arg) and exits with what it returns, fd
+ * the write end of a pipe; what it writes there lands in out,
+ * NUL-terminated (what does not fit is read and dropped, so the child
+ * never blocks on a full pipe). The child bounds its own run (alarm()).
+ * Returns its wait status, or -1 when it could not be started.
+ */
+static inline int child_fork_capture(int (*fn)(int fd, void *arg), void *arg,
+				     char *out, size_t size)
+{
+	size_t len = 0;
+	int fds[2], status;
+	pid_t pid;
+
+	if (size == 0 || pipe(fds))
+		return -1;
+	pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(fds[0]);
+		_exit(fn(fds[1], arg));
+	}
+	close(fds[1]);
+	for (;;) {
+		char spill[512];
+		ssize_t r = len < size - 1 ? read(fds[0], out + len, size - 1 - len)
+					   : read(fds[0], spill, sizeof(spill));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		if (len < size - 1)
+			len += (size_t)r;
+	}
+	out[len] = '\0';
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return status;
 }
 
 #endif /* MEMBARRIER_TEST_CHILD_H */

@@ -5,7 +5,7 @@
  *
  * Each test runs its body in four child processes, one per
  * configuration: the kernel backend and the emulated one (the library
- * reads MEMBARRIER_BACKEND once, at load), each with the rseq area glibc
+ * reads MEMBARRIER_BACKEND once, on its first call), each with the rseq area glibc
  * registered and with glibc's registration turned off
  * (GLIBC_TUNABLES=glibc.pthread.rseq=0), where the library registers its
  * own. The parent re-numbers the children's TAP lines, labelled.

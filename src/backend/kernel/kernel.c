@@ -78,7 +78,13 @@ struct probe_page {
 	long ret[MBI_NR_PROBES];	/* answers so far */
 };
 
-static struct probe_page *probe_page;
+/*
+ * The page, in the child only (a fork: the parent's copy is never
+ * written), for its SIGSYS handler. The parent passes its page down
+ * instead: a signal handler that makes the library's first call while
+ * that thread is in it probes again, with a page of its own (select.c).
+ */
+static struct probe_page *child_page;
 
 /* The kernel's struct sigaction (rt_sigaction(2)), x86_64 and arm64. */
 struct mbi_ksigaction {
@@ -104,7 +110,7 @@ static void child_sigsys(int sig, siginfo_t *info, void *ucontext)
 	(void)sig;
 	(void)ucontext;
 	if (info->si_code == MBI_SYS_SECCOMP)
-		__atomic_store_n(&probe_page->trapped, 1, __ATOMIC_RELAXED);
+		__atomic_store_n(&child_page->trapped, 1, __ATOMIC_RELAXED);
 	child_exit(MBI_PROBE_TRAPPED);
 }
 
@@ -113,15 +119,16 @@ static void child_restorer(void)
 	child_exit(MBI_PROBE_TRAPPED);
 }
 
-static __attribute__((noreturn)) void child_run(int first)
+static __attribute__((noreturn)) void child_run(struct probe_page *p,
+						 int first)
 {
 	struct mbi_ksigaction sa = {
 		child_sigsys, SA_SIGINFO | SA_RESTORER, child_restorer, 0,
 	};
 	uint64_t sigsys = 1ull << (SIGSYS - 1);
-	struct probe_page *p = probe_page;
 	long mask = first > 0 ? p->ret[0] : 0;
 
+	child_page = p;
 	mbi_syscall6(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0, 0, 0);
 	mbi_syscall6(SYS_rt_sigaction, SIGSYS, (long)&sa, 0, 8, 0, 0);
 	mbi_syscall6(SYS_rt_sigprocmask, SIG_UNBLOCK, (long)&sigsys, 0, 8, 0, 0);
@@ -142,17 +149,17 @@ static __attribute__((noreturn)) void child_run(int first)
  * One child from call first on: the call that killed it, MBI_NR_PROBES
  * when it made every call, -1 when it could not run or died before any.
  */
-static int probe_child(int first, int *trapped)
+static int probe_child(struct probe_page *p, int first, int *trapped)
 {
 	long pid, r;
 	int status = 0;
 
-	probe_page->current = -1;
-	probe_page->trapped = 0;
+	p->current = -1;
+	p->trapped = 0;
 	/* A raw fork: flags 0, exit signal 0, no stack (clone(2)). */
 	pid = mbi_syscall6(SYS_clone, 0, 0, 0, 0, 0, 0);
 	if (pid == 0)
-		child_run(first);
+		child_run(p, first);
 	if (pid < 0)
 		return -1;
 	do
@@ -162,17 +169,17 @@ static int probe_child(int first, int *trapped)
 		return -1;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return MBI_NR_PROBES;
-	*trapped = probe_page->trapped;
-	return probe_page->current;
+	*trapped = p->trapped;
+	return p->current;
 }
 
 /* Every command's fate, child by child: 0, or -1 if it could not tell. */
-static int probe_in_children(struct mbi_kernel_facts *f)
+static int probe_in_children(struct probe_page *p, struct mbi_kernel_facts *f)
 {
 	int first = 0;
 
 	while (first < MBI_NR_PROBES) {
-		int trapped = 0, died = probe_child(first, &trapped);
+		int trapped = 0, died = probe_child(p, first, &trapped);
 		int cmd;
 
 		if (died == MBI_NR_PROBES)
@@ -190,7 +197,7 @@ static int probe_in_children(struct mbi_kernel_facts *f)
 		f->traps |= trapped ? cmd : 0;
 		first = died + 1;
 	}
-	f->query = (int)probe_page->ret[0];
+	f->query = (int)p->ret[0];
 	return 0;
 }
 
@@ -227,10 +234,9 @@ void mbi_kernel_probe(struct mbi_kernel_facts *f)
 	if (page < 0 && page > -4096) {
 		f->probe_failed = 1;
 	} else {
-		probe_page = (struct probe_page *)page;
-		f->probe_failed = probe_in_children(f) != 0;
+		f->probe_failed =
+			probe_in_children((struct probe_page *)page, f) != 0;
 		mbi_syscall3(SYS_munmap, page, len, 0);
-		probe_page = NULL;
 	}
 	if (f->probe_failed) {	/* Could not tell: make no call at all. */
 		f->query = -ENOSYS;
