@@ -114,7 +114,7 @@ static void check(enum mode m)
 /* Run mode m in a fresh image: its TAP lines become our diagnostics. */
 static void run_child(enum mode m)
 {
-	char out[8192], self[] = "/proc/self/exe", flag[] = "--child", arg[8];
+	char out[8192], self[] = "/proc/self/exe", flag[] = "--child", arg[16];
 	char *args[] = { self, flag, arg, NULL };
 	int status;
 
