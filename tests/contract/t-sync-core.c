@@ -47,11 +47,13 @@
 #include <linux/perf_event.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/ucontext.h>
 #include <unistd.h>
 
 #include <membarrier.h>
@@ -70,6 +72,59 @@
 static uintptr_t bp_addr[MAX_BP];
 static int n_walk, n_follow, cpus[2], stop, spinner_up;
 static const char *skip_why;
+static int stray_traps;
+/* The CPUs on which this thread trapped at one of bp_addr uncounted. */
+static __thread unsigned long long stray_cpus;
+
+static int is_bp_addr(uintptr_t ip)
+{
+	for (int b = 0; b < n_walk + n_follow; b++)
+		if (bp_addr[b] == ip)
+			return 1;
+	return 0;
+}
+
+/*
+ * A debug trap that perf did not take: a breakpoint that hit as its
+ * event was being switched in or out (x86's hw_breakpoint_handler()
+ * finds no event for the trap bit and leaves it to exc_debug_user(),
+ * which sends SIGTRAP; seen in CI and here in about 1 of 8 runs, always
+ * with that execution missing from the counts). The trap is the
+ * hardware's own report that the thread reached the instruction, on
+ * the CPU it runs on now (the walk has it pinned there), so when it is
+ * at one of the breakpoints it counts as an execution there. The
+ * instruction then resumes with RF set, so a breakpoint still armed
+ * does not fire again on the return. On other architectures the trap
+ * is counted only (none seen there).
+ */
+static void on_stray_trap(int sig, siginfo_t *si, void *uc)
+{
+	int cpu = sched_getcpu();
+
+	(void)sig;
+	(void)si;
+#if defined(__x86_64__)
+	greg_t *regs = ((ucontext_t *)uc)->uc_mcontext.gregs;
+
+	regs[REG_EFL] |= 0x10000; /* RF */
+	if (is_bp_addr((uintptr_t)regs[REG_RIP]) && cpu >= 0 && cpu < 64)
+		stray_cpus |= 1ull << cpu;
+#else
+	(void)uc;
+	(void)cpu;
+	(void)is_bp_addr;
+#endif
+	__atomic_fetch_add(&stray_traps, 1, __ATOMIC_RELAXED);
+}
+
+static void catch_stray_traps(void)
+{
+	struct sigaction sa = { .sa_sigaction = on_stray_trap,
+				.sa_flags = SA_SIGINFO | SA_RESTART };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTRAP, &sa, NULL);
+}
 
 #if defined(__x86_64__)
 #define BP_LEN sizeof(long)	/* what x86 asks of execute breakpoints */
@@ -248,9 +303,11 @@ static struct walk_score walk_calls(int cmd)
 
 		for (int c = 0; c < n_cpus; c++)
 			before[c] = count(fds_on[c], n_walk);
+		stray_cpus = 0;
 		membarrier(cmd, 0, 0);
 		for (int c = 0; c < n_cpus; c++)
-			rose += count(fds_on[c], n_walk) > before[c];
+			rose += count(fds_on[c], n_walk) > before[c] ||
+				(cpu_of[c] < 64 && stray_cpus >> cpu_of[c] & 1);
 		w.all += n_cpus && rose == n_cpus;
 		w.any += rose > 0;
 	}
@@ -323,8 +380,9 @@ static void *caller_main(void *arg)
 	for (int i = 0; i < CALLS && c->opened; i++) {
 		long long before = count(fds, n);
 
+		stray_cpus = 0;
 		membarrier(c->cmd, 0, 0);
-		c->ran += count(fds, n) > before;
+		c->ran += count(fds, n) > before || stray_cpus;
 	}
 	if (c->opened)
 		c->followed = count(fds + n_walk, n_follow);
@@ -391,6 +449,7 @@ int main(void)
 	if (probe < 0)
 		tap_skip_all(skip_why);
 	close(probe);
+	catch_stray_traps();
 	open_walk_counters();
 	alarm(60);
 	/* Not fatal here: with none, the counts below show its absence. */
@@ -399,5 +458,8 @@ int main(void)
 	       n_walk, n_follow);
 	check_walk();
 	check_shared();
+	if (stray_traps)
+		tap_diag("%d debug trap(s) perf did not take, resumed",
+			 __atomic_load_n(&stray_traps, __ATOMIC_RELAXED));
 	return tap_done();
 }
