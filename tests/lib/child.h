@@ -21,24 +21,18 @@
 #include "spawn_piped.h"
 
 /*
- * Run argv[0] (a path: no search) with argv; its standard output into
- * out, NUL-terminated (what does not fit is read and dropped); standard error
- * is ours. A child still running after timeout_ms is killed. Returns its
- * wait status, or -1 when it could not be started or timed out.
+ * Read the child pid's output from fd into out, NUL-terminated (what
+ * does not fit is read and dropped, so the child never blocks on a full
+ * pipe), until end of file; a child still running at deadline
+ * (test_now_ns()) is killed. Closes fd and reaps the child. Returns its
+ * wait status, or -1 when it timed out.
  */
-static inline int child_capture(char *const argv[], char *out, size_t size,
-				int timeout_ms)
+static inline int child_collect(pid_t pid, int fd, char *out, size_t size,
+				uint64_t deadline)
 {
-	uint64_t deadline = test_now_ns() + (uint64_t)timeout_ms * 1000000u;
 	size_t len = 0;
-	int fd, timed_out = 0, status;
-	pid_t pid;
+	int timed_out = 0, status;
 
-	if (size == 0)
-		return -1;
-	pid = spawn_piped(argv, NULL, &fd);
-	if (pid < 0)
-		return -1;
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		uint64_t now = test_now_ns();
@@ -51,8 +45,6 @@ static inline int child_capture(char *const argv[], char *out, size_t size,
 			kill(pid, SIGKILL);
 			break;
 		}
-		/* Past the buffer, drain: a child blocked on a full pipe
-		 * would never exit. */
 		if (len < size - 1)
 			r = read(fd, out + len, size - 1 - len);
 		else
@@ -71,17 +63,38 @@ static inline int child_capture(char *const argv[], char *out, size_t size,
 }
 
 /*
+ * Run argv[0] (a path: no search) with argv; its standard output into
+ * out, as child_collect(); standard error is ours. A child still running
+ * after timeout_ms is killed. Returns its wait status, or -1 when it
+ * could not be started or timed out.
+ */
+static inline int child_capture(char *const argv[], char *out, size_t size,
+				int timeout_ms)
+{
+	uint64_t deadline = test_now_ns() + (uint64_t)timeout_ms * 1000000u;
+	int fd;
+	pid_t pid;
+
+	if (size == 0)
+		return -1;
+	pid = spawn_piped(argv, NULL, &fd);
+	if (pid < 0)
+		return -1;
+	return child_collect(pid, fd, out, size, deadline);
+}
+
+/*
  * Fork a child that runs fn(fd, arg) and exits with what it returns, fd
- * the write end of a pipe; what it writes there lands in out,
- * NUL-terminated (what does not fit is read and dropped, so the child
- * never blocks on a full pipe). The child bounds its own run (alarm()).
- * Returns its wait status, or -1 when it could not be started.
+ * the write end of a pipe; what it writes there lands in out, as
+ * child_collect(). The child bounds its own run (alarm()); one still
+ * running after a minute is killed all the same. Returns its wait
+ * status, or -1 when it could not be started or was killed so.
  */
 static inline int child_fork_capture(int (*fn)(int fd, void *arg), void *arg,
 				     char *out, size_t size)
 {
-	size_t len = 0;
-	int fds[2], status;
+	uint64_t deadline = test_now_ns() + 60 * UINT64_C(1000000000);
+	int fds[2];
 	pid_t pid;
 
 	if (size == 0 || pipe(fds))
@@ -97,24 +110,7 @@ static inline int child_fork_capture(int (*fn)(int fd, void *arg), void *arg,
 		_exit(fn(fds[1], arg));
 	}
 	close(fds[1]);
-	for (;;) {
-		char spill[512];
-		ssize_t r = len < size - 1 ? read(fds[0], out + len, size - 1 - len)
-					   : read(fds[0], spill, sizeof(spill));
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		if (len < size - 1)
-			len += (size_t)r;
-	}
-	out[len] = '\0';
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return status;
+	return child_collect(pid, fds[0], out, size, deadline);
 }
 
 #endif /* MEMBARRIER_TEST_CHILD_H */
