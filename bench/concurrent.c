@@ -105,7 +105,7 @@ static double rate(int n, int use_lib, uint64_t budget_ns)
 int bench_concurrent(int argc, char **argv)
 {
 	static const int callers[] = { 1, 2, 4, 8 };
-	unsigned long ms = 200, rounds = 5;
+	unsigned long ms = 200, rounds = 11;
 	double lib[ROUNDS_MAX], raw[ROUNDS_MAX], ratio[ROUNDS_MAX];
 
 	for (int i = 1; i < argc; i++) {

@@ -35,11 +35,17 @@
 #include "arch/riscv64.h"
 #endif
 
-/* The three-argument call, on every architecture: the others are 0. */
+/*
+ * The three-argument call: the others 0, where the architecture does not
+ * leave their registers alone (x86_64 does: a system call reads only the
+ * arguments it takes, and the fast path has three more registers).
+ */
+#ifndef MBI_ARCH_HAS_SYSCALL3
 static inline long mbi_syscall3(long nr, long a, long b, long c)
 {
 	return mbi_syscall6(nr, a, b, c, 0, 0, 0);
 }
+#endif
 
 /* Nothing to prepare where the return to user mode serializes. */
 #ifndef MBI_ARCH_HAS_SYNC_CORE_PREPARE

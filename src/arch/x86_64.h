@@ -115,4 +115,17 @@ static inline long mbi_syscall6(long nr, long a, long b, long c, long d,
 	return ret;
 }
 
+/* A system call reads only the arguments it takes: r10, r8, r9 unset. */
+#define MBI_ARCH_HAS_SYSCALL3 1
+static inline long mbi_syscall3(long nr, long a, long b, long c)
+{
+	long ret;
+
+	__asm__ __volatile__("syscall"
+			     : "=a"(ret)
+			     : "a"(nr), "D"(a), "S"(b), "d"(c)
+			     : "rcx", "r11", "memory");
+	return ret;
+}
+
 #endif /* MBI_ARCH_X86_64_H */

@@ -115,15 +115,6 @@ enum mbi_mode {
 };
 
 /*
- * Fast path, indexed by command value: for a barrier command that the
- * kernel serves, MBI_FAST_KERNEL | the READY bits it needs; 0 for every
- * other value (the slow path then decides). Zero until initialized.
- */
-#define MBI_FAST_SIZE		(MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ + 1)
-#define MBI_FAST_KERNEL		0x100u
-#define MBI_FAST_NEED_MASK	0xffu
-
-/*
  * A command the kernel does not serve is decided with the emulation,
  * which gathers its facts (CPUs, cpuinfo flags, rseq) only when a call
  * first needs it: until then its backend[] entry is PENDING. Entries are
@@ -133,7 +124,8 @@ enum mbi_mode {
 #define MBI_BACKEND_PENDING	0xff
 
 struct mbi_config {
-	unsigned short fast[MBI_FAST_SIZE];
+	unsigned int kernel_barriers;	/* barrier commands, each its bit,
+					 * that the kernel serves */
 	int initialized;		/* set last, with release */
 	int complete;			/* no entry PENDING; set with release */
 	enum mbi_mode mode;
@@ -191,6 +183,19 @@ extern unsigned int mbi_service_regs;
 /* Run a barrier or registration on its backend: result, or -errno. */
 long mbi_backend_call(int backend, int cmd, unsigned int flags, int cpu_id);
 
+/*
+ * The fast path's gate: the barrier commands, each its bit, that
+ * membarrier() sends straight to the kernel: those of mbi_fast_allowed
+ * (the kernel serves them, the registration each needs is READY,
+ * accounting is off) whose callers do not share now (share.c). Both
+ * are zero until initialized; mbi_fast_update() adds to them once the
+ * config is published and after each registration, the sharing switch
+ * clears and sets bits of the gate.
+ */
+extern unsigned int mbi_fast_cmds, mbi_fast_allowed;
+
+void mbi_fast_update(void);
+
 /* ---- shared barriers (share.c: the protocol, its litmus sketch) ---- */
 
 /*
@@ -213,13 +218,14 @@ long mbi_backend_call(int backend, int cmd, unsigned int flags, int cpu_id);
 
 /*
  * shared: callers take the protocol (else each runs its own barrier,
- * with no RMW: share.c, "Uncontended"); active: a caller runs its own
- * barrier now (a hint); lonely: shared barriers in a row that nobody
- * else waited for. The three are hints, read and written relaxed.
+ * with no RMW: share.c, "Uncontended"); lonely: shared barriers in a
+ * row that nobody else waited for; own: barriers that callers ran on
+ * their own, counted with plain stores (concurrent counts may be lost).
+ * The three are hints, read and written relaxed.
  */
 struct mbi_share_slot {
 	_Alignas(64) uint32_t word;
-	uint32_t shared, active, lonely;
+	uint32_t shared, lonely, own;
 };
 
 /* Shared barriers in a row that served nobody before callers go back
@@ -230,47 +236,32 @@ struct mbi_share_slot {
 
 extern struct mbi_share_slot mbi_share_slots[MBI_SHARE_SLOTS];
 
-long mbi_share_follow(struct mbi_share_slot *s, uint32_t v, int backend,
-		      int cmd);
-/*
- * The leader's wake-ups; old: the word before its completion [d];
- * serve: it may run the next barrier for its sleepers.
- */
-void mbi_share_wake(struct mbi_share_slot *s, uint32_t old, long ret,
-		    int backend, int cmd, int serve);
+/* Sharing on: the protocol (out of line: the fast path has no frame). */
+long mbi_share_protocol(struct mbi_share_slot *s, int backend, int cmd);
 
+/* The commands that share: GLOBAL_EXPEDITED and the private expedited. */
+#define MBI_SHARE_CMDS	(MEMBARRIER_CMD_GLOBAL_EXPEDITED |		\
+			 MEMBARRIER_CMD_PRIVATE_EXPEDITED |		\
+			 MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE |	\
+			 MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ)
+
+/* The slot of cmd, one bit of MBI_SHARE_CMDS: bits 1, 3, 5, 7. */
+static inline __attribute__((always_inline))
+struct mbi_share_slot *mbi_share_slot_at(unsigned int cmd)
+{
+	return &mbi_share_slots[__builtin_ctz(cmd) >> 1];
+}
+
+/* NULL where the call does not share (FLAG_CPU: share.c). */
 static inline struct mbi_share_slot *mbi_share_slot_of(int cmd,
 						       unsigned int flags)
 {
-	if (membarrier_unlikely(flags))
-		return NULL;
-	switch (cmd) {
-	case MEMBARRIER_CMD_PRIVATE_EXPEDITED:
-		return &mbi_share_slots[0];
-	case MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE:
-		return &mbi_share_slots[1];
-	case MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ:
-		return &mbi_share_slots[2];
-	case MEMBARRIER_CMD_GLOBAL_EXPEDITED:
-		return &mbi_share_slots[3];
-	default:
-		return NULL;
-	}
-}
+	unsigned int u = (unsigned int)cmd;
 
-/*
- * This thread's tag: 16 bits folded from its thread pointer. Two live
- * threads may share one (then each runs its own barrier where it would
- * have waited on the other: share.c, "Handlers"). Not a TLS variable:
- * in a shared object every TLS access is a call (__tls_get_addr),
- * measurable on the fast path.
- */
-static inline __attribute__((always_inline)) uint32_t mbi_share_tag(void)
-{
-	uintptr_t tp = (uintptr_t)mbi_arch_thread_pointer() >> 6;
-
-	return ((uint32_t)(tp ^ tp >> 16 ^ tp >> 32) << MBI_SHARE_TAG_SHIFT) &
-	       MBI_SHARE_TAG_MASK;
+	if (membarrier_unlikely(flags) || !(u & MBI_SHARE_CMDS) ||
+	    (u & (u - 1)))
+		return NULL;
+	return mbi_share_slot_at(u);
 }
 
 static inline __attribute__((always_inline))
@@ -281,59 +272,43 @@ long mbi_share_run(int backend, int cmd, unsigned int flags, int cpu_id)
 	return mbi_backend_call(backend, cmd, flags, cpu_id);
 }
 
-/* A shared barrier that nobody waited for: after MBI_SHARE_LONELY in a
- * row, callers run their own again. */
-static inline __attribute__((always_inline))
-void mbi_share_lonely(struct mbi_share_slot *s)
-{
-	uint32_t n = __atomic_load_n(&s->lonely, __ATOMIC_RELAXED) + 1;
-
-	if (membarrier_unlikely(n >= MBI_SHARE_LONELY)) {
-		__atomic_store_n(&s->shared, 0, __ATOMIC_RELAXED);
-		n = 0;
-	}
-	__atomic_store_n(&s->lonely, n, __ATOMIC_RELAXED);
-}
+/* Callers of cmd met (s: its slot): sharing on, and the gate shut. */
+void mbi_share_turn_on(struct mbi_share_slot *s, unsigned int cmd);
 
 /*
- * No caller seen meeting another: this caller's own barrier, marked
- * active for a caller that arrives meanwhile, which then turns sharing
- * on. (Two that arrive together may both miss the other: the next
- * meeting is seen.)
+ * Sharing off: a caller runs its own barrier between mbi_share_mark(),
+ * which reads the slot's count of such barriers, and
+ * mbi_share_overlapped(), which reads it again and, unchanged, counts
+ * this one. Of two callers whose barriers overlap, the one that counts
+ * later sees the other's count, unless both read before either stores
+ * (a few instructions after their system calls; the next overlap is
+ * seen), and turns sharing on (share.c, "Uncontended"). Nothing is
+ * stored before the system call.
  */
+static inline __attribute__((always_inline))
+uint32_t mbi_share_mark(const struct mbi_share_slot *s)
+{
+	return __atomic_load_n(&s->own, __ATOMIC_RELAXED);
+}
+
+static inline __attribute__((always_inline))
+int mbi_share_overlapped(struct mbi_share_slot *s, uint32_t seen)
+{
+	if (membarrier_unlikely(__atomic_load_n(&s->own, __ATOMIC_RELAXED) !=
+				seen))
+		return 1;
+	__atomic_store_n(&s->own, seen + 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
 static inline __attribute__((always_inline))
 long mbi_share_alone(struct mbi_share_slot *s, int backend, int cmd)
 {
-	long ret;
-
-	__atomic_store_n(&s->active, 1, __ATOMIC_RELAXED);
-	ret = mbi_share_run(backend, cmd, 0, -1);
-	__atomic_store_n(&s->active, 0, __ATOMIC_RELAXED);
-	return ret;
-}
-
-/* Lead the barrier after the count read at [b]; serve: as above. */
-static inline __attribute__((always_inline))
-long mbi_share_lead(struct mbi_share_slot *s, int backend, int cmd,
-		    int serve)
-{
+	uint32_t seen = mbi_share_mark(s);
 	long ret = mbi_share_run(backend, cmd, 0, -1);
-	uint32_t mine = MBI_SHARE_RUNNING | mbi_share_tag(), old;
 
-	/*
-	 * [d]: clears RUNNING and this leader's tag and, unless the barrier
-	 * failed, completes it; release pairs with the followers' acquire
-	 * at [e].
-	 */
-	if (membarrier_likely(ret >= 0))
-		old = __atomic_fetch_add(&s->word, MBI_SHARE_COUNT_ONE - mine,
-					 __ATOMIC_RELEASE);
-	else
-		old = __atomic_fetch_sub(&s->word, mine, __ATOMIC_RELEASE);
-	if (membarrier_unlikely(old & MBI_SHARE_WAITERS))
-		mbi_share_wake(s, old, ret, backend, cmd, serve);
-	else
-		mbi_share_lonely(s);
+	if (mbi_share_overlapped(s, seen))
+		mbi_share_turn_on(s, (unsigned int)cmd);
 	return ret;
 }
 
@@ -345,29 +320,12 @@ static inline __attribute__((always_inline))
 long mbi_share_barrier(int backend, int cmd, unsigned int flags, int cpu_id)
 {
 	struct mbi_share_slot *s = mbi_share_slot_of(cmd, flags);
-	uint32_t v;
 
 	if (membarrier_unlikely(!s))
 		return mbi_share_run(backend, cmd, flags, cpu_id);
-	if (membarrier_likely(!__atomic_load_n(&s->shared, __ATOMIC_RELAXED))) {
-		if (membarrier_likely(!__atomic_load_n(&s->active, __ATOMIC_RELAXED)))
-			return mbi_share_alone(s, backend, cmd);
-		__atomic_store_n(&s->shared, 1, __ATOMIC_RELAXED);
-	}
-	v = __atomic_load_n(&s->word, __ATOMIC_RELAXED);
-	/*
-	 * [a] and [b] in one, where RUNNING is clear: acq_rel; the release
-	 * pairs with the next leader's acquire at [b], the acquire with [d].
-	 */
-	while (membarrier_likely(!(v & MBI_SHARE_RUNNING)))
-		if (__atomic_compare_exchange_n(&s->word, &v, v | MBI_SHARE_RUNNING |
-						mbi_share_tag(), 0,
-						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-			return mbi_share_lead(s, backend, cmd, 1);
-	/* [a] for a follower: acq_rel, as above (an RMW that changes
-	 * nothing, so that it heads a release sequence). */
-	v = __atomic_fetch_add(&s->word, 0, __ATOMIC_ACQ_REL);
-	return mbi_share_follow(s, v, backend, cmd);
+	if (membarrier_likely(!__atomic_load_n(&s->shared, __ATOMIC_RELAXED)))
+		return mbi_share_alone(s, backend, cmd);
+	return mbi_share_protocol(s, backend, cmd);
 }
 
 /* ---- accounting and tracing (stats.c) ---- */

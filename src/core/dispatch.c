@@ -46,6 +46,7 @@ static long register_on(int backend, int cmd)
 	if (ret)
 		return ret;
 	mbi_state_or(reg->ready);
+	mbi_fast_update();
 	return 0;
 }
 
@@ -99,6 +100,14 @@ static int __attribute__((noinline, cold)) fail(long ret)
 	return -1;
 }
 
+/* A fast call that overlapped another: sharing on, then its result. */
+static int __attribute__((noinline, cold)) met(struct mbi_share_slot *s,
+					       unsigned int cmd, long ret)
+{
+	mbi_share_turn_on(s, cmd);
+	return membarrier_unlikely(ret < 0) ? fail(ret) : (int)ret;
+}
+
 /* The probes' backend of cmd: -1 for an invalid command. */
 static int probe_backend(int cmd)
 {
@@ -123,28 +132,70 @@ static int __attribute__((noinline)) membarrier_slow(int cmd,
 	return membarrier_unlikely(ret < 0) ? fail(ret) : (int)ret;
 }
 
+/* A line of its own: read on every call, written when sharing switches. */
+unsigned int mbi_fast_cmds __attribute__((aligned(64)));
+unsigned int mbi_fast_allowed;
+
+void mbi_fast_update(void)
+{
+	unsigned int state = mbi_state_load(), add = 0, open = 0;
+
+	if (__atomic_load_n(&mbi_stats_on, __ATOMIC_RELAXED))
+		return;
+	for (unsigned int k = mbi_config.kernel_barriers; k; k &= k - 1) {
+		unsigned int cmd = k & -k, need = mbi_ready_bit_for((int)cmd);
+
+		if ((state & need) != need)
+			continue;
+		add |= cmd;
+		/* A hint: a switch racing this one is mended by the next. */
+		if (!(cmd & MBI_SHARE_CMDS) ||
+		    !__atomic_load_n(&mbi_share_slot_at(cmd)->shared,
+				     __ATOMIC_RELAXED))
+			open |= cmd;
+	}
+	/*
+	 * Release, both: the READY bits read above happen before a fast
+	 * call; pair with the acquire in share_turn_off() (share.c) and in
+	 * membarrier().
+	 */
+	__atomic_fetch_or(&mbi_fast_allowed, add, __ATOMIC_RELEASE);
+	__atomic_fetch_or(&mbi_fast_cmds, open, __ATOMIC_RELEASE);
+}
+
 /*
  * The fast path: a barrier the kernel serves, without flags, whose
- * registration (if it needs one) is READY, goes straight to the system
- * call (shared, share.c); everything else, including the first call
- * before the library is initialized (the table is still zero) and every
- * call while accounting is on, takes dispatch().
+ * registration (if it needs one) is READY, and whose callers do not
+ * share now, goes straight to the system call, with no stack frame;
+ * everything else, including the first call before the library is
+ * initialized (the gate is still shut), a shared barrier and every call
+ * while accounting is on, takes dispatch(). Before the system call it
+ * loads one word, the gate (share.c, "Uncontended").
  */
 MEMBARRIER_API int membarrier(int cmd, unsigned int flags, int cpu_id)
 {
-	unsigned int fast, need;
+	unsigned int u = (unsigned int)cmd;
+	struct mbi_share_slot *s;
+	uint32_t seen;
 	long ret;
 
-	if (membarrier_unlikely(flags || (unsigned int)cmd >= MBI_FAST_SIZE ||
-				mbi_stats_on))
-		return membarrier_slow(cmd, flags, cpu_id);
-	fast = mbi_config.fast[cmd];
-	need = fast & MBI_FAST_NEED_MASK;
-	if (membarrier_unlikely(!fast || (mbi_state_load() & need) != need))
+	/* Acquire pairs with the releases in mbi_fast_update(), share.c. */
+	if (membarrier_unlikely(flags || (u & (u - 1)) ||
+				!(u & __atomic_load_n(&mbi_fast_cmds,
+						      __ATOMIC_ACQUIRE))))
 		return membarrier_slow(cmd, flags, cpu_id);
 	MBI_PROBE_ENTRY(cmd, MEMBARRIER_BACKEND_KERNEL, 0, -1);
-	ret = mbi_share_barrier(MEMBARRIER_BACKEND_KERNEL, cmd, 0, -1);
+	if (!(u & MBI_SHARE_CMDS)) {
+		ret = mbi_share_run(MEMBARRIER_BACKEND_KERNEL, cmd, 0, -1);
+		MBI_PROBE_EXIT(cmd, MEMBARRIER_BACKEND_KERNEL, ret);
+		return membarrier_unlikely(ret < 0) ? fail(ret) : (int)ret;
+	}
+	s = mbi_share_slot_at(u);
+	seen = mbi_share_mark(s);
+	ret = mbi_share_run(MEMBARRIER_BACKEND_KERNEL, cmd, 0, -1);
 	MBI_PROBE_EXIT(cmd, MEMBARRIER_BACKEND_KERNEL, ret);
+	if (mbi_share_overlapped(s, seen))
+		return met(s, u, ret);
 	return membarrier_unlikely(ret < 0) ? fail(ret) : (int)ret;
 }
 

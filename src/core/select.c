@@ -149,16 +149,14 @@ static void select_backends(struct mbi_config *c, int emulated)
 		__atomic_store_n(&c->complete, 1, __ATOMIC_RELEASE);
 }
 
-/* The fast path: barriers the kernel serves without flags. */
+/* The fast path's candidates: barriers the kernel serves. */
 static void fill_fast(struct mbi_config *c)
 {
-	for (int cmd = 1; cmd < MBI_FAST_SIZE; cmd <<= 1) {
-		int barrier = !mbi_registration_of(cmd);
-
-		if (barrier && c->backend[mbi_cmd_index(cmd)] ==
-			       MEMBARRIER_BACKEND_KERNEL)
-			c->fast[cmd] = MBI_FAST_KERNEL | mbi_ready_bit_for(cmd);
-	}
+	for (int cmd = 1; cmd <= MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ;
+	     cmd <<= 1)
+		if (!mbi_registration_of(cmd) &&
+		    c->backend[mbi_cmd_index(cmd)] == MEMBARRIER_BACKEND_KERNEL)
+			c->kernel_barriers |= (unsigned int)cmd;
 }
 
 /*
@@ -290,6 +288,7 @@ static void init_once(void)
 	fill_fast(c);
 	/* Release pairs with the acquire in mbi_get_config(). */
 	__atomic_store_n(&c->initialized, 1, __ATOMIC_RELEASE);
+	mbi_fast_update();
 	if (register_now(load_policy()))
 		register_services();
 }

@@ -68,7 +68,7 @@
  * Who leads: whoever finds RUNNING clear, an arriving caller or a woken
  * follower. The leader whose barrier completes with followers asleep
  * for the next one, and nobody leading it, runs it too ([b] is then its
- * CAS in mbi_share_wake()), once: its own call is done, so the
+ * CAS in share_wake()), once: its own call is done, so the
  * followers need no wake-up to lead. That leader serves no further; if
  * more sleep for the one after, it wakes one of them to lead.
  *
@@ -93,16 +93,27 @@
  * Uncontended: the protocol's two RMWs cost about 8% of a kernel
  * barrier on the 2-CPU guest measured (bench core: 133 ns against 123
  * for the raw call; 117-120 without them). So a command's callers run
- * their own barriers, with no RMW, until one finds another's barrier
- * running (the slot's active flag, a plain store each side of it);
- * then they share, until MBI_SHARE_LONELY shared barriers in a row
- * served nobody. A caller that runs its own barrier is always correct,
- * whatever the others do: it never touches the word, and a follower
- * counts only barriers that leaders completed through it. The path is
- * inline in core.h: where the kernel's return-stack mitigations (AMD
- * SRSO) make every user-space return after a system call mispredict,
- * each call level between the system call and membarrier()'s return
- * costs ~2%.
+ * their own barriers, with no RMW, until two find that their barriers
+ * overlapped: each reads the slot's count of such barriers before its
+ * system call and again after it, and stores the count plus one only
+ * if it is unchanged; of two that overlap, the one that reads later
+ * finds the other's count (mbi_share_alone(), core.h). Then they share,
+ * until MBI_SHARE_LONELY shared barriers in a row served nobody. A
+ * caller that runs its own barrier is always correct, whatever the
+ * others do: it never touches the word, and a follower counts only
+ * barriers that leaders completed through it.
+ *
+ * The fast path (membarrier(), dispatch.c) is inline and frameless,
+ * loads the gate (core.h) and the count before the system call and
+ * stores nothing until after it. Where the kernel's return-stack
+ * mitigations (AMD SRSO) make every user-space return after a system
+ * call mispredict, each call level between the system call and
+ * membarrier()'s return costs ~2%; on the Intel guest measured, a store
+ * before the system call cost as much (bench core, median of 8 runs
+ * each, alternating: 1.022 with a flag stored each side of the call,
+ * 1.020 with one store before it, 1.003 with neither). Sharing on
+ * shuts the command's bit of the gate, and its callers take the slow
+ * path to the protocol.
  *
  * Errors: a leader whose barrier fails completes nothing (the count
  * stays), so its followers run their own and see their own error.
@@ -114,6 +125,88 @@
 #include "core/core.h"
 
 struct mbi_share_slot mbi_share_slots[MBI_SHARE_SLOTS];
+
+/*
+ * This thread's tag: 16 bits folded from its thread pointer. Two live
+ * threads may share one (then each runs its own barrier where it would
+ * have waited on the other: "Handlers" above). Not a TLS variable:
+ * in a shared object every TLS access is a call (__tls_get_addr).
+ */
+static uint32_t share_tag(void)
+{
+	uintptr_t tp = (uintptr_t)mbi_arch_thread_pointer() >> 6;
+
+	return ((uint32_t)(tp ^ tp >> 16 ^ tp >> 32) << MBI_SHARE_TAG_SHIFT) &
+	       MBI_SHARE_TAG_MASK;
+}
+
+/*
+ * The switch, both ways. Sharing is a hint: each caller is served
+ * whichever way the others go. The slot's flag steers membarrier()'s
+ * slow path, the gate (core.h) its fast path.
+ */
+void mbi_share_turn_on(struct mbi_share_slot *s, unsigned int cmd)
+{
+	__atomic_store_n(&s->lonely, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&s->shared, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_and(&mbi_fast_cmds, ~cmd, __ATOMIC_RELAXED);
+}
+
+static void share_turn_off(struct mbi_share_slot *s, unsigned int cmd)
+{
+	__atomic_store_n(&s->shared, 0, __ATOMIC_RELAXED);
+	/*
+	 * Acquire pairs with the release in mbi_fast_update(), release
+	 * with the acquire in membarrier(): the READY bits that allowed
+	 * cmd happen before a fast call of it.
+	 */
+	if (__atomic_load_n(&mbi_fast_allowed, __ATOMIC_ACQUIRE) & cmd)
+		__atomic_fetch_or(&mbi_fast_cmds, cmd, __ATOMIC_RELEASE);
+}
+
+/* A shared barrier that nobody waited for: after MBI_SHARE_LONELY in a
+ * row, callers run their own again. */
+static void lonely_barrier(struct mbi_share_slot *s, int cmd)
+{
+	uint32_t n = __atomic_load_n(&s->lonely, __ATOMIC_RELAXED) + 1;
+
+	if (membarrier_unlikely(n >= MBI_SHARE_LONELY)) {
+		share_turn_off(s, (unsigned int)cmd);
+		n = 0;
+	}
+	__atomic_store_n(&s->lonely, n, __ATOMIC_RELAXED);
+}
+
+/*
+ * The leader's wake-ups; old: the word before its completion [d];
+ * serve: it may run the next barrier for its sleepers.
+ */
+static void share_wake(struct mbi_share_slot *s, uint32_t old, long ret,
+		       int backend, int cmd, int serve);
+
+/* Lead the barrier after the count read at [b]; serve: as above. */
+static long share_lead(struct mbi_share_slot *s, int backend, int cmd,
+		       int serve)
+{
+	long ret = mbi_share_run(backend, cmd, 0, -1);
+	uint32_t mine = MBI_SHARE_RUNNING | share_tag(), old;
+
+	/*
+	 * [d]: clears RUNNING and this leader's tag and, unless the barrier
+	 * failed, completes it; release pairs with the followers' acquire
+	 * at [e].
+	 */
+	if (membarrier_likely(ret >= 0))
+		old = __atomic_fetch_add(&s->word, MBI_SHARE_COUNT_ONE - mine,
+					 __ATOMIC_RELEASE);
+	else
+		old = __atomic_fetch_sub(&s->word, mine, __ATOMIC_RELEASE);
+	if (membarrier_unlikely(old & MBI_SHARE_WAITERS))
+		share_wake(s, old, ret, backend, cmd, serve);
+	else
+		lonely_barrier(s, cmd);
+	return ret;
+}
 
 /* The word's bit and the futex bit of the waiters for count target. */
 static uint32_t wait_bit(uint32_t target)
@@ -141,8 +234,8 @@ static void wake(struct mbi_share_slot *s, uint32_t target, int n)
  * wakes one of them to lead it. After a failure, everyone retries on
  * their own.
  */
-void mbi_share_wake(struct mbi_share_slot *s, uint32_t old, long ret,
-		    int backend, int cmd, int serve)
+static void share_wake(struct mbi_share_slot *s, uint32_t old, long ret,
+		       int backend, int cmd, int serve)
 {
 	uint32_t done = (old & MBI_SHARE_COUNT_MASK) + MBI_SHARE_COUNT_ONE;
 	uint32_t v;
@@ -166,10 +259,10 @@ void mbi_share_wake(struct mbi_share_slot *s, uint32_t old, long ret,
 	/* [b] for the serving leader: acquire pairs with [a] and [d]. */
 	if (serve && __atomic_compare_exchange_n(&s->word, &v,
 						 v | MBI_SHARE_RUNNING |
-						 mbi_share_tag(), 0,
+						 share_tag(), 0,
 						 __ATOMIC_ACQ_REL,
 						 __ATOMIC_RELAXED)) {
-		mbi_share_lead(s, backend, cmd, 0);
+		share_lead(s, backend, cmd, 0);
 		return;
 	}
 	if (!(v & MBI_SHARE_RUNNING))
@@ -188,12 +281,12 @@ static int reached(uint32_t v, uint32_t target)
  * sleeps at once, on the futex bit of its target's parity (so that the
  * barrier before it wakes none of them but, at most, one to lead it).
  */
-long mbi_share_follow(struct mbi_share_slot *s, uint32_t v, int backend,
-		      int cmd)
+static long __attribute__((noinline))
+share_follow(struct mbi_share_slot *s, uint32_t v, int backend, int cmd)
 {
 	uint32_t target = (v & MBI_SHARE_COUNT_MASK) + 2 * MBI_SHARE_COUNT_ONE;
 	uint32_t bit = wait_bit(target);
-	uint32_t mine = MBI_SHARE_RUNNING | mbi_share_tag();
+	uint32_t mine = MBI_SHARE_RUNNING | share_tag();
 
 	/* Callers meet: sharing stays on (a hint, relaxed). */
 	__atomic_store_n(&s->lonely, 0, __ATOMIC_RELAXED);
@@ -213,7 +306,7 @@ long mbi_share_follow(struct mbi_share_slot *s, uint32_t v, int backend,
 			if (__atomic_compare_exchange_n(&s->word, &v, v | mine, 0,
 							__ATOMIC_ACQ_REL,
 							__ATOMIC_ACQUIRE))
-				return mbi_share_lead(s, backend, cmd, 1);
+				return share_lead(s, backend, cmd, 1);
 			continue;
 		}
 		/* Acquire pairs with [d] when v shows it (then re-checked). */
@@ -229,6 +322,27 @@ long mbi_share_follow(struct mbi_share_slot *s, uint32_t v, int backend,
 }
 
 /*
+ * [a] and [b] in one where RUNNING is clear (then this caller leads),
+ * else [a] alone (then it follows). Both acq_rel: the release pairs
+ * with the next leader's acquire at [b], the acquire with [d]; the
+ * follower's is an RMW that changes nothing, so that it heads a
+ * release sequence.
+ */
+long mbi_share_protocol(struct mbi_share_slot *s, int backend, int cmd)
+{
+	uint32_t v;
+
+	v = __atomic_load_n(&s->word, __ATOMIC_RELAXED);
+	while (membarrier_likely(!(v & MBI_SHARE_RUNNING)))
+		if (__atomic_compare_exchange_n(&s->word, &v, v | MBI_SHARE_RUNNING |
+						share_tag(), 0,
+						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			return share_lead(s, backend, cmd, 1);
+	v = __atomic_fetch_add(&s->word, 0, __ATOMIC_ACQ_REL);
+	return share_follow(s, v, backend, cmd);
+}
+
+/*
  * A fork() child has only the forking thread: a leader of the parent
  * that was in a barrier is not there to finish it. Every slot restarts
  * idle (the count is kept; nobody waits in the child).
@@ -238,7 +352,6 @@ static void share_atfork_child(void)
 	for (int i = 0; i < MBI_SHARE_SLOTS; i++) {
 		__atomic_and_fetch(&mbi_share_slots[i].word,
 				   MBI_SHARE_COUNT_MASK, __ATOMIC_RELAXED);
-		__atomic_store_n(&mbi_share_slots[i].active, 0, __ATOMIC_RELAXED);
 	}
 }
 

@@ -54,6 +54,9 @@ void counted_futex_wait_bits(uint32_t *addr, uint32_t val, uint32_t bits)
 #include "lib/tap.h"
 
 int mbi_stats_on;
+/* The fast path's gate (dispatch.c): PRIVATE_EXPEDITED allowed, open. */
+unsigned int mbi_fast_allowed = MEMBARRIER_CMD_PRIVATE_EXPEDITED;
+unsigned int mbi_fast_cmds = MEMBARRIER_CMD_PRIVATE_EXPEDITED;
 static unsigned long shared_calls;
 
 void mbi_stats_count_shared(int cmd)
@@ -270,6 +273,9 @@ static void test_switch_on(void)
 	tap_ok(__atomic_load_n(&slot()->shared, __ATOMIC_RELAXED) &&
 	       shared_calls > s0, "4 callers meeting: sharing turned on (%lu "
 	       "calls shared)", shared_calls - s0);
+	tap_ok(!(__atomic_load_n(&mbi_fast_cmds, __ATOMIC_RELAXED) &
+		 MEMBARRIER_CMD_PRIVATE_EXPEDITED),
+	       "sharing on: the fast path's gate shut for the command");
 	in_barrier_overlap = 0;	/* the switch: own and shared may overlap */
 }
 
@@ -284,6 +290,9 @@ static void test_switch_off(void)
 		barrier();
 	tap_ok(on_before && !__atomic_load_n(&slot()->shared, __ATOMIC_RELAXED),
 	       "64 lonely shared barriers (the limit set to 64): sharing off");
+	tap_ok(__atomic_load_n(&mbi_fast_cmds, __ATOMIC_RELAXED) ==
+	       MEMBARRIER_CMD_PRIVATE_EXPEDITED,
+	       "sharing off: the gate open again for the command, no other");
 	share_lonely = ~0u;
 }
 

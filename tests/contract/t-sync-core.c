@@ -4,7 +4,7 @@
  * (cpuid on x86_64, isb on aarch64, fence.i on riscv64) on every CPU the
  * CPU walk visits (src/backend/emul/walk.c: visit()), and a caller that
  * shares a barrier already running executes it itself
- * (src/core/share.c: mbi_share_follow()), before the call returns.
+ * (src/core/share.c: share_follow()), before the call returns.
  *
  * No outcome of ordinary code shows the instruction's absence (on x86_64
  * instruction fetch snoops stores), so the test counts its executions:
@@ -223,7 +223,7 @@ static int find_instructions(void)
 				    !sym[k].st_size ||
 				    (pass == 0 ? !is_named(s, names[0]) &&
 						 !is_named(s, names[1])
-					       : !is_named(s, "mbi_share_follow")))
+					       : !is_named(s, "share_follow")))
 					continue;
 				found |= 1 << pass;
 				ret = scan((const unsigned char *)info.dli_fbase,
