@@ -5,7 +5,9 @@
  * membarrier(PRIVATE_EXPEDITED) through the library against the raw
  * system call, in a single-threaded process (where the kernel returns
  * at once, so the dispatch is the largest possible share), in rounds
- * that rotate the order, reporting the median of the per-round ratios.
+ * that rotate the order, reporting the median of the per-round ratios:
+ * 101 rounds by default, under a second (on a 2-vCPU guest with a noisy
+ * host, 31 rounds gave medians 3% apart from run to run, 101 about 1%).
  *
  * ratio: against syscall(SYS_membarrier, ...), the raw call as programs
  * make it. ratio_vs_inline: against the syscall instruction inlined in
@@ -66,7 +68,7 @@ int bench_core(int argc, char **argv)
 {
 	static const timer_fn timers[3] = { time_lib, time_syscall, time_inline };
 	static double ns[3][ROUNDS_MAX], ratio[ROUNDS_MAX], ratio_inline[ROUNDS_MAX];
-	unsigned long calls = 20000, rounds = 31;
+	unsigned long calls = 20000, rounds = ROUNDS_MAX;
 	double r;
 
 	for (int i = 1; i < argc; i++) {
