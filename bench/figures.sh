@@ -14,7 +14,7 @@ SANDBOX=${SANDBOX:-}
 README=${README:-README.md}
 SECONDS_RCU=${RCU_BENCH_SECONDS:-2}
 
-for f in core services backends rcu; do
+for f in core services backends rcu concurrent; do
 	[ -s "$OUT/$f.txt" ] || { echo "figures: no $OUT/$f.txt (make bench)" >&2; exit 1; }
 done
 grep -q '^<!-- figures:begin -->$' "$README" && grep -q '^<!-- figures:end -->$' "$README" ||
@@ -80,9 +80,18 @@ table=$(awk -v machine="$machine" -v date="$(date -u +%Y-%m-%d)" '
 		else if (item == "percpu_counter")
 			row(5, "`bench services`: per-CPU rseq counter / shared atomic counter, " kv($0, "threads") " threads",
 			    kv($0, "ratio") != "" ? sprintf("%.1f", kv($0, "ratio")) : "unavailable: " kv($0, "error"))
+		else if (item == "percpu_counter_fallback")
+			row(5, "`bench services`: per-CPU counter without rseq (`sched_getcpu()` and atomics) / shared atomic counter, " kv($0, "threads") " threads",
+			    kv($0, "ratio") != "" ? sprintf("%.1f", kv($0, "ratio")) : "unavailable: " kv($0, "error"))
+		else if (item == "cid_counter")
+			row(5, "`bench services`: counter indexed by concurrency id (" kv($0, "source") ") / shared atomic counter, " kv($0, "threads") " threads",
+			    kv($0, "ratio") != "" ? sprintf("%.1f", kv($0, "ratio")) : "unavailable: " kv($0, "error"))
 		else if (item == "code_publish")
 			row(5, "`bench services`: code publish / plain `PRIVATE_EXPEDITED`",
 			    sprintf("%.2f", kv($0, "ratio")))
+	}
+	FILENAME ~ /concurrent\.txt$/ && /^bench=concurrent / {
+		conc = conc (conc == "" ? "" : ", ") kv($0, "callers") ": " sprintf("%.2f", kv($0, "ratio"))
 	}
 	FILENAME ~ /rcu\.txt$/ && /^bench=rcu / && kv($0, "reads_vs_liburcu_memb") != "" {
 		row(6, "`bench rcu` " kv($0, "readers") "/" kv($0, "writers") " readers/writers, default flavor / liburcu-memb",
@@ -98,11 +107,14 @@ table=$(awk -v machine="$machine" -v date="$(date -u +%Y-%m-%d)" '
 			    us(sleep64["emulated"]) " / " us(sleep64["emulated-walk"]))
 		if (light != "")
 			row(4, "`bench backends`: light fence / empty loop, per backend", light)
+		if (conc != "")
+			row(1, "`bench concurrent`: `PRIVATE_EXPEDITED` calls completed per second through the library (callers share barriers) / `syscall(SYS_membarrier)`, by concurrent callers",
+			    conc)
 		printf "Measured by `make bench` on %s, %s; one run each (`make figures` writes this table).\n\n", machine, date
 		printf "| benchmark | figure |\n|---|---|\n"
 		for (g = 1; g <= 7; g++)
 			printf "%s", rows[g]
-	}' "$OUT/core.txt" "$OUT/backends.txt" "$OUT/services.txt" "$OUT/rcu.txt" "$OUT/rcu-blocked.txt")
+	}' "$OUT/core.txt" "$OUT/concurrent.txt" "$OUT/backends.txt" "$OUT/services.txt" "$OUT/rcu.txt" "$OUT/rcu-blocked.txt")
 
 tmp=$README.figures.$$
 awk -v table="$table" '

@@ -6,7 +6,8 @@
 #                               threads, per backend (no sleepers)
 #   rcu.csv, rcu.svg            reads and writes per implementation, at
 #                               1 reader/1 writer and 6 readers/2 writers
-#   core.txt, services.txt      the ratio benchmarks as printed
+#   core.txt, services.txt,     the ratio benchmarks as printed
+#   concurrent.txt
 set -u
 TOOL=${TOOL:-build/bin/membarrier}
 OUT=${OUT:-build/bench}
@@ -20,6 +21,7 @@ kv() {	# kv KEY: the value of KEY in each line of stdin
 
 "$TOOL" bench core | tee "$OUT/core.txt"
 "$TOOL" bench services | tee "$OUT/services.txt"
+"$TOOL" bench concurrent | tee "$OUT/concurrent.txt"
 
 "$TOOL" bench backends --ms "$MS" | tee "$OUT/backends.txt"
 echo "backend,cmd,spinning,sleeping,ns_per_call" > "$OUT/backends.csv"
