@@ -36,9 +36,8 @@
 #endif
 
 /*
- * The three-argument call: the others 0, where the architecture does not
- * leave their registers alone (x86_64 does: a system call reads only the
- * arguments it takes, and the fast path has three more registers).
+ * A call of at most three arguments: the others 0, unless the
+ * architecture leaves their registers as they are (x86_64.h says why).
  */
 #ifndef MBI_ARCH_HAS_SYSCALL3
 static inline long mbi_syscall3(long nr, long a, long b, long c)

@@ -115,7 +115,14 @@ static inline long mbi_syscall6(long nr, long a, long b, long c, long d,
 	return ret;
 }
 
-/* A system call reads only the arguments it takes: r10, r8, r9 unset. */
+/*
+ * For calls of at most three arguments: r10, r8 and r9 keep whatever
+ * they held, as with glibc's syscall() (a seccomp filter, audit or
+ * ptrace sees them; the call itself reads only its arguments). Spared
+ * the three moves, the fast path saves three registers fewer on its
+ * stack (two, not five): bench core 0.97-1.02 against 1.01-1.02
+ * (8 alternating runs each).
+ */
 #define MBI_ARCH_HAS_SYSCALL3 1
 static inline long mbi_syscall3(long nr, long a, long b, long c)
 {

@@ -196,12 +196,15 @@ extern unsigned int mbi_fast_cmds, mbi_fast_allowed;
 
 void mbi_fast_update(void);
 
+/* Shut for good: accounting is on (stats.c). */
+void mbi_fast_shut(void);
+
 /* ---- shared barriers (share.c: the protocol, its litmus sketch) ---- */
 
 /*
  * Word: RUNNING (a leader is in the barrier); WAIT0 and WAIT1: someone
  * sleeps for an even or an odd barrier; LEADER: the running leader's
- * tag (mbi_share_tag()), set and cleared with RUNNING; the completed
+ * tag (share_tag(), share.c), set and cleared with RUNNING; the completed
  * count, in the top 13 bits (it wraps: only differences are read).
  */
 #define MBI_SHARE_RUNNING	1u
@@ -213,7 +216,7 @@ void mbi_fast_update(void);
 #define MBI_SHARE_COUNT_ONE	(1u << 19)
 #define MBI_SHARE_COUNT_MASK	(~(MBI_SHARE_COUNT_ONE - 1))
 
-/* PRIVATE_EXPEDITED, _SYNC_CORE, _RSEQ, GLOBAL_EXPEDITED. */
+/* GLOBAL_EXPEDITED, PRIVATE_EXPEDITED, _SYNC_CORE, _RSEQ: mbi_share_slot_at(). */
 #define MBI_SHARE_SLOTS		4
 
 /*
@@ -236,7 +239,7 @@ struct mbi_share_slot {
 
 extern struct mbi_share_slot mbi_share_slots[MBI_SHARE_SLOTS];
 
-/* Sharing on: the protocol (out of line: the fast path has no frame). */
+/* Sharing on: the protocol, out of line (the fast path stays short). */
 long mbi_share_protocol(struct mbi_share_slot *s, int backend, int cmd);
 
 /* The commands that share: GLOBAL_EXPEDITED and the private expedited. */
@@ -246,6 +249,7 @@ long mbi_share_protocol(struct mbi_share_slot *s, int backend, int cmd);
 			 MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ)
 
 /* The slot of cmd, one bit of MBI_SHARE_CMDS: bits 1, 3, 5, 7. */
+_Static_assert(MBI_SHARE_CMDS == 0xaa, "the sharing commands are bits 1, 3, 5, 7");
 static inline __attribute__((always_inline))
 struct mbi_share_slot *mbi_share_slot_at(unsigned int cmd)
 {
@@ -276,14 +280,19 @@ long mbi_share_run(int backend, int cmd, unsigned int flags, int cpu_id)
 void mbi_share_turn_on(struct mbi_share_slot *s, unsigned int cmd);
 
 /*
+ * Sharing off, yet cmd's bit of the gate shut while mbi_fast_allowed has
+ * it (a switch that raced another, a fork during one): open it.
+ */
+void mbi_share_reopen(struct mbi_share_slot *s, unsigned int cmd);
+
+/*
  * Sharing off: a caller runs its own barrier between mbi_share_mark(),
  * which reads the slot's count of such barriers, and
  * mbi_share_overlapped(), which reads it again and, unchanged, counts
  * this one. Of two callers whose barriers overlap, the one that counts
  * later sees the other's count, unless both read before either stores
  * (a few instructions after their system calls; the next overlap is
- * seen), and turns sharing on (share.c, "Uncontended"). Nothing is
- * stored before the system call.
+ * seen), and turns sharing on (share.c, "Uncontended").
  */
 static inline __attribute__((always_inline))
 uint32_t mbi_share_mark(const struct mbi_share_slot *s)
@@ -309,6 +318,12 @@ long mbi_share_alone(struct mbi_share_slot *s, int backend, int cmd)
 
 	if (mbi_share_overlapped(s, seen))
 		mbi_share_turn_on(s, (unsigned int)cmd);
+	else if (membarrier_unlikely(__atomic_load_n(&mbi_fast_allowed,
+						     __ATOMIC_RELAXED) &
+				     ~__atomic_load_n(&mbi_fast_cmds,
+						      __ATOMIC_RELAXED) &
+				     (unsigned int)cmd))
+		mbi_share_reopen(s, (unsigned int)cmd);
 	return ret;
 }
 

@@ -396,7 +396,7 @@ const struct mbi_config *mbi_get_full_config(void)
 /*
  * Runs at load (dlopen or program start), before main() in the latter.
  * By default nothing is needed before the first call, which initializes
- * (the fast table is still zero: dispatch()).
+ * (the fast path's gate is still shut: dispatch()).
  */
 __attribute__((constructor)) static void mbi_load(void)
 {

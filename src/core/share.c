@@ -103,17 +103,13 @@
  * others do: it never touches the word, and a follower counts only
  * barriers that leaders completed through it.
  *
- * The fast path (membarrier(), dispatch.c) is inline and frameless,
- * loads the gate (core.h) and the count before the system call and
- * stores nothing until after it. Where the kernel's return-stack
- * mitigations (AMD SRSO) make every user-space return after a system
- * call mispredict, each call level between the system call and
- * membarrier()'s return costs ~2%; on the Intel guest measured, a store
- * before the system call cost as much (bench core, median of 8 runs
- * each, alternating: 1.022 with a flag stored each side of the call,
- * 1.020 with one store before it, 1.003 with neither). Sharing on
- * shuts the command's bit of the gate, and its callers take the slow
- * path to the protocol.
+ * The fast path (membarrier(), dispatch.c) is inline and loads one word
+ * of the library's, the gate (core.h), before it knows the command may
+ * go straight to the kernel. Where the kernel's return-stack mitigations
+ * (AMD SRSO) make every user-space return after a system call
+ * mispredict, each call level between the system call and membarrier()'s
+ * return costs ~2%. Sharing on shuts the command's bit of the gate, and
+ * its callers take the slow path to the protocol.
  *
  * Errors: a leader whose barrier fails completes nothing (the count
  * stays), so its followers run their own and see their own error.
@@ -152,9 +148,9 @@ void mbi_share_turn_on(struct mbi_share_slot *s, unsigned int cmd)
 	__atomic_fetch_and(&mbi_fast_cmds, ~cmd, __ATOMIC_RELAXED);
 }
 
-static void share_turn_off(struct mbi_share_slot *s, unsigned int cmd)
+/* Open cmd's bit of the gate if allowed. */
+static void gate_open(unsigned int cmd)
 {
-	__atomic_store_n(&s->shared, 0, __ATOMIC_RELAXED);
 	/*
 	 * Acquire pairs with the release in mbi_fast_update(), release
 	 * with the acquire in membarrier(): the READY bits that allowed
@@ -162,6 +158,18 @@ static void share_turn_off(struct mbi_share_slot *s, unsigned int cmd)
 	 */
 	if (__atomic_load_n(&mbi_fast_allowed, __ATOMIC_ACQUIRE) & cmd)
 		__atomic_fetch_or(&mbi_fast_cmds, cmd, __ATOMIC_RELEASE);
+}
+
+static void share_turn_off(struct mbi_share_slot *s, unsigned int cmd)
+{
+	__atomic_store_n(&s->shared, 0, __ATOMIC_RELAXED);
+	gate_open(cmd);
+}
+
+void mbi_share_reopen(struct mbi_share_slot *s, unsigned int cmd)
+{
+	if (!__atomic_load_n(&s->shared, __ATOMIC_RELAXED))
+		gate_open(cmd);
 }
 
 /* A shared barrier that nobody waited for: after MBI_SHARE_LONELY in a
@@ -345,13 +353,17 @@ long mbi_share_protocol(struct mbi_share_slot *s, int backend, int cmd)
 /*
  * A fork() child has only the forking thread: a leader of the parent
  * that was in a barrier is not there to finish it. Every slot restarts
- * idle (the count is kept; nobody waits in the child).
+ * idle, sharing off, the gate open where allowed (the count is kept;
+ * nobody waits in the child, which has one thread). Slot i serves
+ * command 2 << 2i (mbi_share_slot_at()).
  */
 static void share_atfork_child(void)
 {
 	for (int i = 0; i < MBI_SHARE_SLOTS; i++) {
 		__atomic_and_fetch(&mbi_share_slots[i].word,
 				   MBI_SHARE_COUNT_MASK, __ATOMIC_RELAXED);
+		__atomic_store_n(&mbi_share_slots[i].lonely, 0, __ATOMIC_RELAXED);
+		share_turn_off(&mbi_share_slots[i], 2u << (2 * i));
 	}
 }
 

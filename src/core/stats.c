@@ -6,9 +6,9 @@
  * backend and mechanism, latency p50, p99 and max, as perf stat does.
  * `membarrier stat -- CMD` sets it for a program run through the shim.
  *
- * Off (the default), membarrier()'s fast path pays one predictable branch
- * on mbi_stats_on, read from the environment once at load. On, every
- * call takes the slow path and is timed (clock_gettime, the vDSO) into a
+ * Off (the default), membarrier()'s fast path pays nothing: the gate it
+ * loads (core.h) stays shut while accounting is on, which is decided from
+ * the environment once at load. On, every call takes the slow path and is timed (clock_gettime, the vDSO) into a
  * per-command log2-linear histogram of relaxed atomic counters: lock-free
  * and async-signal-safe, like the call itself. Only the counts need to be
  * exact; nothing orders them against other memory, hence relaxed.
@@ -59,7 +59,7 @@ struct stats_state {
 	int is_child;		/* a fork() child: report only if it calls */
 };
 
-int mbi_stats_on MBI_LOAD_DATA;	/* read at exit, at every call */
+int mbi_stats_on MBI_LOAD_DATA;	/* read at exit, on the slow path */
 /* Mapped by stats_init(), before mbi_stats_on is set; never unmapped. */
 static struct stats_state *st;
 
@@ -256,7 +256,14 @@ __attribute__((constructor(101))) static void stats_init(void)
 	/* Release pairs with the acquire in the recorders (row_of()). */
 	__atomic_store_n(&st, (struct stats_state *)p, __ATOMIC_RELEASE);
 	pthread_atfork(NULL, NULL, stats_atfork_child);
-	__atomic_store_n(&mbi_stats_on, 1, __ATOMIC_RELAXED);
+	/*
+	 * Seq_cst, with the load in mbi_fast_update(): a call made before
+	 * this constructor (from a .preinit_array, an earlier constructor)
+	 * may have opened the fast path's gate; it is shut now, and an
+	 * update racing this finds accounting on and shuts it too.
+	 */
+	__atomic_store_n(&mbi_stats_on, 1, __ATOMIC_SEQ_CST);
+	mbi_fast_shut();
 }
 
 __attribute__((destructor)) static void stats_fini(void)

@@ -158,7 +158,7 @@ static void test_next_barrier(unsigned int us, int n)
 	       "after a barrier begun after it (%lu early)", us, THREADS, n,
 	       early);
 	tap_ok(!wrong_result, "%u us: every call returned 0", us);
-	/* Barriers no call led: leaders served sleepers (mbi_share_wake). */
+	/* Barriers no call led: leaders served sleepers (share_wake()). */
 	tap_diag("%u us: %lu barriers for %d calls (%lu shared, %lu futex "
 		 "sleeps, %ld barriers run for sleepers)", us, completed - c0,
 		 THREADS * n, shared_calls - s0, futex_sleeps,
@@ -296,6 +296,28 @@ static void test_switch_off(void)
 	share_lonely = ~0u;
 }
 
+/*
+ * The gate shut while sharing is off (a switch that raced another) is
+ * opened by the next barrier of the slow path; a fork child starts with
+ * sharing off and the gate open.
+ */
+static void test_gate_mended(void)
+{
+	const unsigned int pe = MEMBARRIER_CMD_PRIVATE_EXPEDITED;
+
+	__atomic_store_n(&mbi_fast_cmds, 0, __ATOMIC_RELAXED);
+	barrier();
+	tap_ok(!__atomic_load_n(&slot()->shared, __ATOMIC_RELAXED) &&
+	       __atomic_load_n(&mbi_fast_cmds, __ATOMIC_RELAXED) == pe,
+	       "the gate shut with sharing off: one barrier opens it");
+	__atomic_store_n(&slot()->shared, 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&mbi_fast_cmds, 0, __ATOMIC_RELAXED);
+	share_atfork_child();
+	tap_ok(!__atomic_load_n(&slot()->shared, __ATOMIC_RELAXED) &&
+	       __atomic_load_n(&mbi_fast_cmds, __ATOMIC_RELAXED) == pe,
+	       "a fork child: sharing off, the gate open");
+}
+
 int main(void)
 {
 	mbi_stats_on = 1;	/* counts shared calls (mock accounting) */
@@ -307,5 +329,6 @@ int main(void)
 	test_failures();
 	test_handler();
 	test_switch_off();
+	test_gate_mended();
 	return tap_done();
 }

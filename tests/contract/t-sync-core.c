@@ -39,8 +39,6 @@
  * handler, and the kernel's own in the kernel: neither is counted;
  * t-verify-emulated.sh runs this test with MEMBARRIER_EMUL_TLB=0 too).
  */
-#include <dlfcn.h>
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/hw_breakpoint.h>
@@ -50,8 +48,6 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/ucontext.h>
 #include <unistd.h>
@@ -60,6 +56,7 @@
 #include <membarrier/arch.h>
 
 #include "cpus.h"
+#include "lib/libsym.h"
 #include "lib/tap.h"
 
 #define CALLS 100
@@ -153,24 +150,27 @@ static int is_sync_insn(const unsigned char *p, uintptr_t off)
 }
 #endif
 
-/* name, or name.suffix (a copy the compiler specialized). */
-static int is_named(const char *sym, const char *name)
+/* Where a function's sync instructions are: appended to bp_addr. */
+struct scan_pass {
+	int follower;	/* 0: the walk's functions; 1: the follower */
+	int found;
+};
+
+static int scan(const char *name, uintptr_t addr, size_t size, void *arg)
 {
-	size_t n = strlen(name);
+	struct scan_pass *p = arg;
+	int *n = p->follower ? &n_follow : &n_walk;
 
-	return !strncmp(sym, name, n) && (sym[n] == '\0' || sym[n] == '.');
-}
-
-/* Where function `name`'s sync instructions are: appended to bp_addr. */
-static int scan(const unsigned char *base, const Elf64_Sym *sym, int *n)
-{
-	const unsigned char *code = base + sym->st_value;
-
-	for (uintptr_t off = 0; off + 4 <= sym->st_size; off++)
-		if (is_sync_insn(code + off, sym->st_value + off)) {
+	if (p->follower ? !libsym_is_named(name, "share_follow")
+			: !libsym_is_named(name, "visit") &&
+			  !libsym_is_named(name, "mbi_walk_cpus"))
+		return 0;
+	p->found = 1;
+	for (uintptr_t off = 0; off + 4 <= size; off++)
+		if (is_sync_insn((const unsigned char *)addr + off, addr + off)) {
 			if (n_walk + n_follow >= MAX_BP)
 				return -1;
-			bp_addr[n_walk + n_follow] = (uintptr_t)code + off;
+			bp_addr[n_walk + n_follow] = addr + off;
 			++*n;
 		}
 	return 0;
@@ -183,60 +183,22 @@ static int scan(const unsigned char *base, const Elf64_Sym *sym, int *n)
  */
 static int find_instructions(void)
 {
-	static const char *const names[2] = { "visit", "mbi_walk_cpus" };
-	Dl_info info;
-	struct stat st;
-	const unsigned char *file;
-	const Elf64_Ehdr *eh;
-	const Elf64_Shdr *sh;
-	int fd, found = 0, ret = 0;
+	struct scan_pass pass[2] = { { 0, 0 }, { 1, 0 } };
 
-	if (!dladdr((void *)membarrier, &info) || !info.dli_fname) {
-		skip_why = "dladdr cannot name the library";
-		return -1;
-	}
-	fd = open(info.dli_fname, O_RDONLY);
-	if (fd < 0 || fstat(fd, &st)) {
-		skip_why = "cannot read the library's file";
-		return -1;
-	}
-	file = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (file == MAP_FAILED) {
-		skip_why = "cannot map the library's file";
-		return -1;
-	}
-	eh = (const Elf64_Ehdr *)file;
-	sh = (const Elf64_Shdr *)(file + eh->e_shoff);
-	/* Two passes over the symbols: the walk's, then the follower's. */
-	for (int pass = 0; pass < 2 && !ret; pass++)
-		for (int i = 0; i < eh->e_shnum && !ret; i++) {
-			const Elf64_Sym *sym = (const Elf64_Sym *)(file + sh[i].sh_offset);
-			const char *str = (const char *)file + sh[sh[i].sh_link].sh_offset;
+	for (int k = 0; k < 2; k++) {
+		int ret = libsym_each(STT_FUNC, scan, &pass[k], &skip_why);
 
-			if (sh[i].sh_type != SHT_SYMTAB)
-				continue;
-			for (size_t k = 0; k < sh[i].sh_size / sizeof(*sym) && !ret; k++) {
-				const char *s = str + sym[k].st_name;
-
-				if (ELF64_ST_TYPE(sym[k].st_info) != STT_FUNC ||
-				    !sym[k].st_size ||
-				    (pass == 0 ? !is_named(s, names[0]) &&
-						 !is_named(s, names[1])
-					       : !is_named(s, "share_follow")))
-					continue;
-				found |= 1 << pass;
-				ret = scan((const unsigned char *)info.dli_fbase,
-					   &sym[k], pass ? &n_follow : &n_walk);
-			}
-		}
-	munmap((void *)file, (size_t)st.st_size);
-	if (ret)
-		skip_why = "more sync instructions than breakpoints";
-	else if (found != 3)
+		if (ret == -1 && n_walk + n_follow >= MAX_BP)
+			skip_why = "more sync instructions than breakpoints";
+		if (ret)
+			return -1;
+	}
+	if (!pass[0].found || !pass[1].found) {
 		skip_why = "the library's symbol table names no walk or no "
-			   "follower (stripped?)";
-	return ret || found != 3 ? -1 : 0;
+			   "follower";
+		return -1;
+	}
+	return 0;
 }
 
 /* A breakpoint on addr, counting thread pid (0: us) on cpu (-1: any). */

@@ -49,6 +49,27 @@ static int calls(long (*f)(int), int pe, int sc)
 	return 0;
 }
 
+/*
+ * With T_STAT_PREINIT set, a barrier before every library's constructor
+ * (glibc runs an executable's .preinit_array first, with its arguments
+ * and environment): the library initializes on it, with accounting not
+ * yet on, and accounting, turned on by its constructor after, must still
+ * count every later call.
+ */
+static void preinit_call(int argc, char **argv, char **envp)
+{
+	(void)argc;
+	(void)argv;
+	for (char **e = envp; *e; e++)
+		if (!strncmp(*e, "T_STAT_PREINIT=", 15)) {
+			membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0);
+			membarrier(PE, 0, 0);
+		}
+}
+
+__attribute__((section(".preinit_array"), used))
+static void (*const preinit)(int, char **, char **) = preinit_call;
+
 static volatile int go;
 
 /* Concurrent callers for 300 ms (a time, not a count: see below). */
@@ -275,6 +296,12 @@ int main(int argc, char **argv)
 	run(out, sizeof(out), "MEMBARRIER_STATS=1 %s lib 7 0 2>&1", self);
 	tap_ok(count_of(out, "PRIVATE_EXPEDITED") == 7,
 	       "MEMBARRIER_STATS=1: the report on stderr");
+	run(out, sizeof(out), "T_STAT_PREINIT=1 MEMBARRIER_STATS=1 %s lib 7 0 "
+	    "2>&1", self);
+	tap_ok(count_of(out, "PRIVATE_EXPEDITED") == 7,
+	       "a barrier before the library's constructors (.preinit_array): "
+	       "the 7 calls after it counted (%ld)",
+	       count_of(out, "PRIVATE_EXPEDITED"));
 	/*
 	 * Control: without the shim, libc's syscall() never reaches us
 	 * (inside a SIGSYS filter it kills the program: no report at all).

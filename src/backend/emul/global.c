@@ -233,7 +233,8 @@ static void *agent_main(void *arg)
 	(void)arg;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, NULL);
-	mbi_syscall3(SYS_prctl, 15 /* PR_SET_NAME */, (long)"membarrier-gexp", 0);
+	mbi_syscall6(SYS_prctl, 15 /* PR_SET_NAME */, (long)"membarrier-gexp", 0,
+		     0, 0, 0);
 	__atomic_store_n(&self.agent_tid, mbi_gettid(), __ATOMIC_RELEASE);
 	r = join();
 	/* Release: own is set before the registrant reads the verdict;
