@@ -190,7 +190,8 @@ long mbi_backend_call(int backend, int cmd, unsigned int flags, int cpu_id);
  * accounting is off) whose callers do not share now (share.c). Both
  * are zero until initialized; mbi_fast_update() adds to them once the
  * config is published and after each registration, the sharing switch
- * clears and sets bits of the gate.
+ * clears and sets bits of the gate (and the slow path sets one it finds
+ * wrongly clear: mbi_share_reopen()), mbi_fast_shut() zeroes both.
  */
 extern unsigned int mbi_fast_cmds, mbi_fast_allowed;
 
@@ -216,7 +217,7 @@ void mbi_fast_shut(void);
 #define MBI_SHARE_COUNT_ONE	(1u << 19)
 #define MBI_SHARE_COUNT_MASK	(~(MBI_SHARE_COUNT_ONE - 1))
 
-/* GLOBAL_EXPEDITED, PRIVATE_EXPEDITED, _SYNC_CORE, _RSEQ: mbi_share_slot_at(). */
+/* GLOBAL_EXPEDITED, PRIVATE_EXPEDITED, _SYNC_CORE, _RSEQ, in that order. */
 #define MBI_SHARE_SLOTS		4
 
 /*
@@ -249,7 +250,8 @@ long mbi_share_protocol(struct mbi_share_slot *s, int backend, int cmd);
 			 MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ)
 
 /* The slot of cmd, one bit of MBI_SHARE_CMDS: bits 1, 3, 5, 7. */
-_Static_assert(MBI_SHARE_CMDS == 0xaa, "the sharing commands are bits 1, 3, 5, 7");
+_Static_assert(MBI_SHARE_CMDS == 0xaa,
+	       "the sharing commands are bits 1, 3, 5, 7");
 static inline __attribute__((always_inline))
 struct mbi_share_slot *mbi_share_slot_at(unsigned int cmd)
 {

@@ -132,7 +132,8 @@ static int __attribute__((noinline)) membarrier_slow(int cmd,
 	return membarrier_unlikely(ret < 0) ? fail(ret) : (int)ret;
 }
 
-/* Read on every call; written when sharing switches. */
+/* Read on every call; written by mbi_fast_update(), mbi_fast_shut() and
+ * the sharing switch (share.c). */
 unsigned int mbi_fast_cmds __attribute__((aligned(64)));
 unsigned int mbi_fast_allowed;
 
@@ -155,12 +156,12 @@ void mbi_fast_update(void)
 			open |= cmd;
 	}
 	/*
-	 * Release, both: the READY bits read above happen before a fast
-	 * call; pair with the acquire in share_turn_off() (share.c) and in
-	 * membarrier().
+	 * Release, both (as seq_cst): the READY bits read above happen
+	 * before a fast call; pair with the acquires in gate_open()
+	 * (share.c) and in membarrier().
 	 */
-	__atomic_fetch_or(&mbi_fast_allowed, add, __ATOMIC_RELEASE);
-	__atomic_fetch_or(&mbi_fast_cmds, open, __ATOMIC_RELEASE);
+	__atomic_fetch_or(&mbi_fast_allowed, add, __ATOMIC_SEQ_CST);
+	__atomic_fetch_or(&mbi_fast_cmds, open, __ATOMIC_SEQ_CST);
 	/* Accounting turned on meanwhile (seq_cst, with mbi_fast_shut()). */
 	if (__atomic_load_n(&mbi_stats_on, __ATOMIC_SEQ_CST))
 		mbi_fast_shut();
@@ -178,8 +179,8 @@ void mbi_fast_shut(void)
  * share now, goes straight to the system call; everything else,
  * including the first call before the library is initialized (the gate
  * is still shut), a shared barrier and every call while accounting is
- * on, takes dispatch(). Before the system call it loads one word, the
- * gate (share.c, "Uncontended").
+ * on, takes dispatch(). Before the system call it loads the gate and,
+ * for a command that shares, the slot's count (share.c, "Uncontended").
  *
  * Aligned to a cache line, so that where the rest of the library puts it
  * does not move its branches across the 32-byte boundaries that Intel's

@@ -103,12 +103,12 @@
  * others do: it never touches the word, and a follower counts only
  * barriers that leaders completed through it.
  *
- * The fast path (membarrier(), dispatch.c) is inline and loads one word
- * of the library's, the gate (core.h), before it knows the command may
- * go straight to the kernel. Where the kernel's return-stack mitigations
- * (AMD SRSO) make every user-space return after a system call
- * mispredict, each call level between the system call and membarrier()'s
- * return costs ~2%. Sharing on shuts the command's bit of the gate, and
+ * The fast path (membarrier(), dispatch.c), with the detection inlined
+ * into it, loads the gate (core.h) to know that the command may go
+ * straight to the kernel, and the count. Where the kernel's return-stack
+ * mitigations (AMD SRSO) make every user-space return after a system
+ * call mispredict, each call level between the system call and
+ * membarrier()'s return costs ~2%. Sharing on shuts the command's bit of the gate, and
  * its callers take the slow path to the protocol.
  *
  * Errors: a leader whose barrier fails completes nothing (the count
@@ -145,19 +145,29 @@ void mbi_share_turn_on(struct mbi_share_slot *s, unsigned int cmd)
 {
 	__atomic_store_n(&s->lonely, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->shared, 1, __ATOMIC_RELAXED);
-	__atomic_fetch_and(&mbi_fast_cmds, ~cmd, __ATOMIC_RELAXED);
+	/* Release pairs with the acquire in mbi_share_reopen(). */
+	__atomic_fetch_and(&mbi_fast_cmds, ~cmd, __ATOMIC_RELEASE);
 }
 
 /* Open cmd's bit of the gate if allowed. */
 static void gate_open(unsigned int cmd)
 {
 	/*
-	 * Acquire pairs with the release in mbi_fast_update(), release
-	 * with the acquire in membarrier(): the READY bits that allowed
-	 * cmd happen before a fast call of it.
+	 * Acquire pairs with the release in mbi_fast_update(), seq_cst's
+	 * release with the acquire in membarrier(): the READY bits that
+	 * allowed cmd happen before a fast call of it.
 	 */
-	if (__atomic_load_n(&mbi_fast_allowed, __ATOMIC_ACQUIRE) & cmd)
-		__atomic_fetch_or(&mbi_fast_cmds, cmd, __ATOMIC_RELEASE);
+	if (!(__atomic_load_n(&mbi_fast_allowed, __ATOMIC_ACQUIRE) & cmd))
+		return;
+	__atomic_fetch_or(&mbi_fast_cmds, cmd, __ATOMIC_SEQ_CST);
+	/*
+	 * Shut for good since allowed was read (mbi_fast_shut(), accounting
+	 * turned on): shut again. Seq_cst, with mbi_fast_shut()'s stores:
+	 * either its store to the gate follows the opening, or this load
+	 * follows its store to allowed.
+	 */
+	if (!(__atomic_load_n(&mbi_fast_allowed, __ATOMIC_SEQ_CST) & cmd))
+		__atomic_fetch_and(&mbi_fast_cmds, ~cmd, __ATOMIC_SEQ_CST);
 }
 
 static void share_turn_off(struct mbi_share_slot *s, unsigned int cmd)
@@ -168,7 +178,14 @@ static void share_turn_off(struct mbi_share_slot *s, unsigned int cmd)
 
 void mbi_share_reopen(struct mbi_share_slot *s, unsigned int cmd)
 {
-	if (!__atomic_load_n(&s->shared, __ATOMIC_RELAXED))
+	/*
+	 * Acquire pairs with the release in mbi_share_turn_on(): a gate
+	 * that a turn-on shut shows its shared flag. (A turn-on between the
+	 * two loads and the opening leaves the gate open with sharing on:
+	 * the fast path's next overlap shuts it.)
+	 */
+	if (!(__atomic_load_n(&mbi_fast_cmds, __ATOMIC_ACQUIRE) & cmd) &&
+	    !__atomic_load_n(&s->shared, __ATOMIC_RELAXED))
 		gate_open(cmd);
 }
 
@@ -354,16 +371,25 @@ long mbi_share_protocol(struct mbi_share_slot *s, int backend, int cmd)
  * A fork() child has only the forking thread: a leader of the parent
  * that was in a barrier is not there to finish it. Every slot restarts
  * idle, sharing off, the gate open where allowed (the count is kept;
- * nobody waits in the child, which has one thread). Slot i serves
- * command 2 << 2i (mbi_share_slot_at()).
+ * nobody waits in the child, which has one thread), but for a barrier
+ * the forking thread leads itself (fork() from a handler that
+ * interrupted it), which it finishes. Slot i serves command 2 << 2i
+ * (mbi_share_slot_at()).
  */
 static void share_atfork_child(void)
 {
+	uint32_t mine = MBI_SHARE_RUNNING | share_tag();
+
 	for (int i = 0; i < MBI_SHARE_SLOTS; i++) {
-		__atomic_and_fetch(&mbi_share_slots[i].word,
-				   MBI_SHARE_COUNT_MASK, __ATOMIC_RELAXED);
-		__atomic_store_n(&mbi_share_slots[i].lonely, 0, __ATOMIC_RELAXED);
-		share_turn_off(&mbi_share_slots[i], 2u << (2 * i));
+		struct mbi_share_slot *s = &mbi_share_slots[i];
+		uint32_t w = __atomic_load_n(&s->word, __ATOMIC_RELAXED);
+		uint32_t lead = MBI_SHARE_RUNNING | MBI_SHARE_TAG_MASK;
+
+		__atomic_store_n(&s->word, (w & MBI_SHARE_COUNT_MASK) |
+				 ((w & lead) == mine ? mine : 0),
+				 __ATOMIC_RELAXED);
+		__atomic_store_n(&s->lonely, 0, __ATOMIC_RELAXED);
+		share_turn_off(s, 2u << (2 * i));
 	}
 }
 

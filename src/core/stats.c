@@ -8,10 +8,11 @@
  *
  * Off (the default), membarrier()'s fast path pays nothing: the gate it
  * loads (core.h) stays shut while accounting is on, which is decided from
- * the environment once at load. On, every call takes the slow path and is timed (clock_gettime, the vDSO) into a
- * per-command log2-linear histogram of relaxed atomic counters: lock-free
- * and async-signal-safe, like the call itself. Only the counts need to be
- * exact; nothing orders them against other memory, hence relaxed.
+ * the environment once at load. On, every call takes the slow path and
+ * is timed (clock_gettime, the vDSO) into a per-command log2-linear
+ * histogram of relaxed atomic counters: lock-free and async-signal-safe,
+ * like the call itself. Only the counts need to be exact; nothing orders
+ * them against other memory, hence relaxed.
  *
  * Histogram: values below 2^SUB_BITS ns have a bucket each; above, each
  * power of two is cut into 2^SUB_BITS linear buckets, so a percentile is

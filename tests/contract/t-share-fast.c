@@ -6,8 +6,9 @@
  * backend): t-share-protocol tests the switch on share.c compiled into
  * it, not the fast path, whose detection is its own code.
  *
- * Two threads call membarrier(PRIVATE_EXPEDITED) back to back, each call
- * timed (CLOCK_MONOTONIC), so that the test knows from the calls alone
+ * Two threads, each pinned to a CPU of its own, call
+ * membarrier(PRIVATE_EXPEDITED) back to back, each call timed
+ * (CLOCK_MONOTONIC), so that the test knows from the calls alone
  * how many of them overlapped a call of the other thread. Sharing on
  * shows in the library's share slot (found in its symbol table,
  * tests/lib/libsym.h): the count of barriers completed through the
@@ -29,6 +30,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +43,7 @@
 #include "lib/libsym.h"
 #include "lib/tap.h"
 
-enum { CALLS_MAX = 20000, OVERLAPS_MIN = 200 };
+enum { CALLS_MAX = 100000, OVERLAPS_MIN = 200 };
 
 /* A call this long was preempted (a barrier takes microseconds). */
 #define SHORT_NS	100000u
@@ -53,7 +55,7 @@ struct interval {
 struct caller {
 	pthread_t thread;
 	struct interval *calls;
-	int n, failed;
+	int n, failed, cpu;
 };
 
 static int stop, go;
@@ -61,7 +63,12 @@ static int stop, go;
 static void *caller_main(void *arg)
 {
 	struct caller *c = arg;
+	cpu_set_t one;
 
+	/* One CPU each: they run at once whenever both are scheduled. */
+	CPU_ZERO(&one);
+	CPU_SET(c->cpu, &one);
+	sched_setaffinity(0, sizeof(one), &one);
 	while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE))
 		;
 	while (c->n < CALLS_MAX && !__atomic_load_n(&stop, __ATOMIC_RELAXED)) {
@@ -71,7 +78,7 @@ static void *caller_main(void *arg)
 		if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0))
 			c->failed = errno;
 		in->t1 = test_now_ns();
-		c->n++;
+		__atomic_store_n(&c->n, c->n + 1, __ATOMIC_RELAXED);
 	}
 	return NULL;
 }
@@ -130,19 +137,31 @@ int main(void)
 		libsym_object("mbi_share_slots", &size, &why);
 	uint32_t before;
 	int moved = 0, overlaps;
+	cpu_set_t cpus;
 
 	if (!slots)
 		tap_skip_all(why);
 	if (size != sizeof(struct mbi_share_slot) * MBI_SHARE_SLOTS)
 		tap_skip_all("the library's share slots are not this test's "
 			     "layout");
-	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+	if (sched_getaffinity(0, sizeof(cpus), &cpus) || CPU_COUNT(&cpus) < 2)
 		tap_skip_all("one CPU: the callers never run at once");
 	if (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0))
 		tap_skip_all("REGISTER_PRIVATE_EXPEDITED failed");
 	before = shared_count(slots);
-	for (int i = 0; i < 2; i++)
-		pthread_create(&c[i].thread, NULL, caller_main, &c[i]);
+	for (int i = 0, cpu = 0; i < 2; i++, cpu++) {
+		int rc;
+
+		while (!CPU_ISSET(cpu, &cpus))
+			cpu++;
+		c[i].cpu = cpu;
+		rc = pthread_create(&c[i].thread, NULL, caller_main, &c[i]);
+
+		if (rc) {
+			tap_ok(0, "pthread_create: %s", strerror(rc));
+			return tap_done();	/* exit: no thread left waiting */
+		}
+	}
 	__atomic_store_n(&go, 1, __ATOMIC_RELEASE);
 	for (int ms = 0; ms < 10000 && !moved; ms++) {
 		usleep(1000);
