@@ -6,9 +6,19 @@
  * them behind the kernel's mutex, one round of IPIs each).
  *
  * For N = 1, 2, 4, 8 callers: calls completed (returned) per second,
- * each way, in rounds that alternate the two; ratio is the median of
- * the per-round ratios library / raw. Targets: ratio >= 0.97 with one
- * caller (sharing costs nothing alone), >= 3 with eight.
+ * each way, in phases that alternate the two (which goes first swaps
+ * from round to round, so drift favours neither); ratio is the median
+ * of the per-round ratios library / raw. Targets: ratio >= 0.97 with
+ * one caller (sharing costs nothing alone), >= 3 with eight.
+ *
+ * The same N callers run every phase of their N, parked on a condition
+ * variable in between, and the main thread sleeps through a phase in one
+ * nanosleep. With a fresh set of threads per measurement (as before),
+ * each set landed on CPUs of its own and one caller's rate moved between
+ * 3.5 and 5.3 million calls a second from one 200 ms measurement to the
+ * next (2-vCPU guest), the per-round ratio from 0.76 to 1.45, and
+ * medians of 15 rounds fell from 0.93 to 0.99; with one crew they are
+ * 0.995-1.020.
  *
  * load1 is the 1-minute load average as the line is printed: on a
  * loaded machine the ratios say little, since the raw call's barrier
@@ -20,92 +30,168 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <membarrier.h>
-#include <membarrier/arch.h>
 
 #include "tool.h"
 #include "bench.h"
 
 #define MAX_CALLERS	8
-#define ROUNDS_MAX	15
+#define ROUNDS_MAX	101
 
-struct run {
-	int use_lib;
-	int stop, go;
-	_Alignas(64) unsigned long calls[MAX_CALLERS][8];	/* a line each */
+/* N callers, kept for all the phases of one N. */
+struct crew {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;		/* gen or done changed */
+	unsigned int gen;		/* a phase begins at each increment */
+	int done;			/* callers that ended this phase */
+	int n;				/* callers started */
+	int use_lib, quit;		/* written with gen */
+	int stop;			/* the phase's end, to the callers */
 	int failed;
+	_Alignas(64) unsigned long calls[MAX_CALLERS][8];	/* a line each */
 };
 
 struct caller {
-	struct run *run;
+	struct crew *crew;
 	int i;
 };
 
-static void *caller_main(void *arg)
+static unsigned long caller_phase(struct crew *w, int use_lib)
 {
-	struct caller *c = arg;
-	struct run *r = c->run;
 	unsigned long n = 0;
 
-	while (!__atomic_load_n(&r->go, __ATOMIC_ACQUIRE))
-		membarrier_arch_relax();
-	while (!__atomic_load_n(&r->stop, __ATOMIC_RELAXED)) {
-		long ret = r->use_lib ?
+	while (!__atomic_load_n(&w->stop, __ATOMIC_RELAXED)) {
+		long ret = use_lib ?
 			membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) :
 			syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED,
 				0, 0);
 
 		if (ret) {
-			__atomic_store_n(&r->failed, errno, __ATOMIC_RELAXED);
+			__atomic_store_n(&w->failed, errno, __ATOMIC_RELAXED);
 			break;
 		}
 		n++;
 	}
-	r->calls[c->i][0] = n;
-	return NULL;
+	return n;
 }
 
-/* Calls completed per second by n callers for budget_ns; -1 on failure. */
-static double rate(int n, int use_lib, uint64_t budget_ns)
+/* The lock orders the main thread's writes before a phase, the counts after. */
+static void *caller_main(void *arg)
 {
-	static struct run r;
-	struct caller c[MAX_CALLERS];
-	pthread_t t[MAX_CALLERS];
+	struct caller *c = arg;
+	struct crew *w = c->crew;
+	unsigned int seen = 0;
+	int use_lib;
+
+	for (;;) {
+		pthread_mutex_lock(&w->lock);
+		while (w->gen == seen)
+			pthread_cond_wait(&w->cond, &w->lock);
+		seen = w->gen;
+		use_lib = w->use_lib;
+		if (w->quit) {
+			pthread_mutex_unlock(&w->lock);
+			return NULL;
+		}
+		pthread_mutex_unlock(&w->lock);
+		w->calls[c->i][0] = caller_phase(w, use_lib);
+		pthread_mutex_lock(&w->lock);
+		w->done++;
+		pthread_cond_broadcast(&w->cond);
+		pthread_mutex_unlock(&w->lock);
+	}
+}
+
+static void crew_begin(struct crew *w, int use_lib, int quit)
+{
+	pthread_mutex_lock(&w->lock);
+	w->use_lib = use_lib;
+	w->quit = quit;
+	w->done = 0;
+	__atomic_store_n(&w->stop, 0, __ATOMIC_RELAXED);
+	w->gen++;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+/* Calls completed per second by the crew in one phase of ms. */
+static double crew_phase(struct crew *w, int use_lib, unsigned long ms)
+{
+	struct timespec d = { (time_t)(ms / 1000), (long)(ms % 1000) * 1000000 };
 	unsigned long total = 0;
 	uint64_t t0, t1;
-	int started = 0;
 
-	memset(&r, 0, sizeof(r));
-	r.use_lib = use_lib;
-	for (int i = 0; i < n; i++) {
-		c[i].run = &r;
-		c[i].i = i;
-		if (pthread_create(&t[i], NULL, caller_main, &c[i]))
-			break;
-		started++;
-	}
+	crew_begin(w, use_lib, 0);
 	t0 = tool_now_ns();
-	/* Release: the reset above before the callers start. */
-	__atomic_store_n(&r.go, 1, __ATOMIC_RELEASE);
-	while (tool_now_ns() - t0 < budget_ns)
-		usleep(1000);
-	__atomic_store_n(&r.stop, 1, __ATOMIC_RELAXED);
-	for (int i = 0; i < started; i++)
-		pthread_join(t[i], NULL);	/* orders the counts */
+	while (nanosleep(&d, &d))
+		;
+	__atomic_store_n(&w->stop, 1, __ATOMIC_RELAXED);
+	pthread_mutex_lock(&w->lock);
+	while (w->done < w->n)
+		pthread_cond_wait(&w->cond, &w->lock);
+	pthread_mutex_unlock(&w->lock);
 	t1 = tool_now_ns();
-	if (started < n || r.failed)
-		return -1;
-	for (int i = 0; i < n; i++)
-		total += r.calls[i][0];
+	for (int i = 0; i < w->n; i++)
+		total += w->calls[i][0];
 	return (double)total * 1e9 / (double)(t1 - t0);
+}
+
+/* Starts up to n callers; w->n says how many started. */
+static void crew_start(struct crew *w, struct caller *c, pthread_t *t, int n)
+{
+	memset(w, 0, sizeof(*w));
+	pthread_mutex_init(&w->lock, NULL);
+	pthread_cond_init(&w->cond, NULL);
+	for (; w->n < n; w->n++) {
+		c[w->n].crew = w;
+		c[w->n].i = w->n;
+		if (pthread_create(&t[w->n], NULL, caller_main, &c[w->n]))
+			break;
+	}
+}
+
+static void crew_stop(struct crew *w, pthread_t *t)
+{
+	crew_begin(w, 0, 1);
+	for (int i = 0; i < w->n; i++)
+		pthread_join(t[i], NULL);
+	pthread_cond_destroy(&w->cond);
+	pthread_mutex_destroy(&w->lock);
+}
+
+/*
+ * Fills lib[] and raw[] for rounds rounds of n callers; 0, or -1 when a
+ * thread could not start or a call failed.
+ */
+static int measure(int n, unsigned long ms, unsigned long rounds,
+		   double *lib, double *raw)
+{
+	static struct crew w;
+	struct caller c[MAX_CALLERS];
+	pthread_t t[MAX_CALLERS];
+	int ok;
+
+	crew_start(&w, c, t, n);
+	ok = w.n == n;
+	for (unsigned long j = 0; ok && j < rounds; j++) {
+		if (j % 2 == 0)
+			lib[j] = crew_phase(&w, 1, ms);
+		raw[j] = crew_phase(&w, 0, ms);
+		if (j % 2 == 1)
+			lib[j] = crew_phase(&w, 1, ms);
+		ok = !__atomic_load_n(&w.failed, __ATOMIC_RELAXED);
+	}
+	crew_stop(&w, t);
+	return ok ? 0 : -1;
 }
 
 int bench_concurrent(int argc, char **argv)
 {
 	static const int callers[] = { 1, 2, 4, 8 };
-	unsigned long ms = 200, rounds = 11;
+	unsigned long ms = 50, rounds = 31;
 	double lib[ROUNDS_MAX], raw[ROUNDS_MAX], ratio[ROUNDS_MAX];
 
 	for (int i = 1; i < argc; i++) {
@@ -129,21 +215,13 @@ int bench_concurrent(int argc, char **argv)
 		int n = callers[k];
 		double target = n == 1 ? 0.97 : n == 8 ? 3.0 : 0, r, load;
 
-		for (unsigned long j = 0; j < rounds; j++) {
-			/* Alternate which goes first, so drift favours neither. */
-			int lib_first = (int)(j % 2 == 0);
-
-			if (lib_first)
-				lib[j] = rate(n, 1, ms * 1000000ull);
-			raw[j] = rate(n, 0, ms * 1000000ull);
-			if (!lib_first)
-				lib[j] = rate(n, 1, ms * 1000000ull);
-			if (lib[j] < 0 || raw[j] < 0) {
-				tool_error("bench concurrent: a call failed");
-				return 1;
-			}
-			ratio[j] = lib[j] / raw[j];
+		if (measure(n, ms, rounds, lib, raw)) {
+			tool_error("bench concurrent: %d callers: a thread or a "
+				   "call failed", n);
+			return 1;
 		}
+		for (unsigned long j = 0; j < rounds; j++)
+			ratio[j] = lib[j] / raw[j];
 		r = bench_median(ratio, rounds);
 		printf("bench=concurrent cmd=PRIVATE_EXPEDITED backend=%s "
 		       "callers=%d ms=%lu rounds=%lu lib_per_s=%.0f "
