@@ -3,7 +3,8 @@
 # parent directory of the copy) nor debhelper's files land in the tree;
 # then lintian, which fails on any error. No network is needed; the build
 # dependencies (debian/control) must be installed. The packages skip the
-# test suite: make check runs it.
+# test suite: make check runs it; what is checked here is that the
+# packaged library has its USDT probes.
 
 DEB_DIR := $(BUILD)/deb
 DEB_SRC := $(DEB_DIR)/libmembarrier-$(VERSION)
@@ -23,4 +24,9 @@ deb:
 	cd $(DEB_SRC) && DEB_BUILD_OPTIONS='$(DEB_BUILD_OPTIONS)' \
 		dpkg-buildpackage -us -uc -b
 	lintian --fail-on error $(DEB_DIR)/*.changes
+	# The packaged library carries the USDT probes (systemtap-sdt-dev).
+	rm -rf $(DEB_DIR)/x && dpkg-deb -x $(DEB_DIR)/libmembarrier0_*.deb $(DEB_DIR)/x
+	readelf -n $(DEB_DIR)/x/usr/lib/*/libmembarrier.so.* | \
+		grep -q 'Provider: libmembarrier' || \
+		{ echo "deb: the packaged library has no USDT probes"; exit 1; }
 	@ls $(DEB_DIR)/*.deb

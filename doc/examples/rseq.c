@@ -23,6 +23,7 @@ int main(void)
 {
 	pthread_t t[2];
 	void *failed[2];
+	long sum;
 
 	if (!(pc = mbrseq_percpu_create()))
 		return 1;
@@ -33,10 +34,10 @@ int main(void)
 	if (failed[0] || failed[1])
 		return 1;
 	/* Exact once the adders stopped; a swap makes it exact while they run. */
-	printf("per-CPU sum %ld (expected 200000), %s\n",
-	       (long)mbrseq_percpu_sum(pc, -1, 0),
+	sum = (long)mbrseq_percpu_sum(pc, -1, 0);
+	printf("per-CPU sum %ld (expected 200000), %s\n", sum,
 	       mbrseq_fallback_active() ? "fallback (atomic instructions)" :
 					  mbrseq_registrar());
 	mbrseq_percpu_destroy(pc);
-	return 0;
+	return sum == 200000 ? 0 : 1;
 }

@@ -21,6 +21,7 @@ static void *adder(void *arg)
 int main(void)
 {
 	pthread_t t[4];
+	long sum;
 
 	if (!(counter = mbrseq_cid_counter_create()))
 		return 1;
@@ -28,8 +29,9 @@ int main(void)
 		pthread_create(&t[i], NULL, adder, NULL);
 	for (int i = 0; i < 4; i++)
 		pthread_join(t[i], NULL);
-	printf("sum %ld (expected 400000), ids from %s\n",
-	       (long)mbrseq_cid_counter_sum(counter), mbrseq_cid_source());
+	sum = (long)mbrseq_cid_counter_sum(counter);
+	printf("sum %ld (expected 400000), ids from %s\n", sum,
+	       mbrseq_cid_source());
 	mbrseq_cid_counter_destroy(counter);
-	return 0;
+	return sum == 400000 ? 0 : 1;
 }

@@ -240,8 +240,16 @@ struct mbi_share_slot {
 
 extern struct mbi_share_slot mbi_share_slots[MBI_SHARE_SLOTS];
 
+/* Who made a call, for the accounting (stats.c). */
+enum mbi_stats_by {
+	MBI_BY_PROGRAM,		/* membarrier(), the program's call */
+	MBI_BY_LIBRARY,		/* a service's barrier or registration */
+	MBI_NR_BY
+};
+
 /* Sharing on: the protocol, out of line (the fast path stays short). */
-long mbi_share_protocol(struct mbi_share_slot *s, int backend, int cmd);
+long mbi_share_protocol(struct mbi_share_slot *s, int backend, int cmd,
+			enum mbi_stats_by by);
 
 /* The commands that share: GLOBAL_EXPEDITED and the private expedited. */
 #define MBI_SHARE_CMDS	(MEMBARRIER_CMD_GLOBAL_EXPEDITED |		\
@@ -331,10 +339,12 @@ long mbi_share_alone(struct mbi_share_slot *s, int backend, int cmd)
 
 /*
  * A barrier whose arguments dispatch() accepted, on its backend, shared
- * with concurrent callers of the same command: result, or -errno.
+ * with concurrent callers of the same command: result, or -errno. by
+ * says whose call it is, for the accounting.
  */
 static inline __attribute__((always_inline))
-long mbi_share_barrier(int backend, int cmd, unsigned int flags, int cpu_id)
+long mbi_share_barrier(int backend, int cmd, unsigned int flags, int cpu_id,
+		       enum mbi_stats_by by)
 {
 	struct mbi_share_slot *s = mbi_share_slot_of(cmd, flags);
 
@@ -342,7 +352,7 @@ long mbi_share_barrier(int backend, int cmd, unsigned int flags, int cpu_id)
 		return mbi_share_run(backend, cmd, flags, cpu_id);
 	if (membarrier_likely(!__atomic_load_n(&s->shared, __ATOMIC_RELAXED)))
 		return mbi_share_alone(s, backend, cmd);
-	return mbi_share_protocol(s, backend, cmd);
+	return mbi_share_protocol(s, backend, cmd, by);
 }
 
 /* ---- accounting and tracing (stats.c) ---- */
@@ -350,16 +360,16 @@ long mbi_share_barrier(int backend, int cmd, unsigned int flags, int cpu_id)
 /* MEMBARRIER_STATS is set: membarrier() takes the accounted path. */
 extern int mbi_stats_on;
 
-/* Account one membarrier() call that began at t0 (mbi_now_ns()). */
-void mbi_stats_record(int cmd, long ret, uint64_t t0);
+/* Account one call that began at t0 (mbi_now_ns()). */
+void mbi_stats_record(int cmd, long ret, uint64_t t0, enum mbi_stats_by by);
 
 /* A call of cmd returned on another caller's barrier. */
-void mbi_stats_count_shared(int cmd);
+void mbi_stats_count_shared(int cmd, enum mbi_stats_by by);
 
-static inline void mbi_stats_shared(int cmd)
+static inline void mbi_stats_shared(int cmd, enum mbi_stats_by by)
 {
 	if (membarrier_unlikely(mbi_stats_on))
-		mbi_stats_count_shared(cmd);
+		mbi_stats_count_shared(cmd, by);
 }
 
 /*

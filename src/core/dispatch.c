@@ -90,7 +90,8 @@ static long dispatch(int cmd, unsigned int flags, int cpu_id)
 		need = mbi_ready_bit_for(cmd);
 		if (need && !(mbi_state_load() & need))
 			return -EPERM;
-		return mbi_share_barrier(backend, cmd, flags, cpu_id);
+		return mbi_share_barrier(backend, cmd, flags, cpu_id,
+					 MBI_BY_PROGRAM);
 	}
 }
 
@@ -116,19 +117,34 @@ static int probe_backend(int cmd)
 	return idx < 0 ? -1 : mbi_backend_at(idx);
 }
 
+/*
+ * Around each call the library runs but the fast path's: the probes and,
+ * with accounting on, the call's time. The start time, or 0.
+ */
+static inline uint64_t barrier_enter(int cmd, int backend, unsigned int flags,
+				     int cpu_id)
+{
+	MBI_PROBE_ENTRY(cmd, backend, flags, cpu_id);
+	return membarrier_unlikely(mbi_stats_on) ? mbi_now_ns() : 0;
+}
+
+static inline void barrier_leave(int cmd, int backend, long ret, uint64_t t0,
+				 enum mbi_stats_by by)
+{
+	MBI_PROBE_EXIT(cmd, backend, ret);
+	if (membarrier_unlikely(t0))
+		mbi_stats_record(cmd, ret, t0, by);
+}
+
 static int __attribute__((noinline)) membarrier_slow(int cmd,
 						     unsigned int flags,
 						     int cpu_id)
 {
-	uint64_t t0 = mbi_stats_on ? mbi_now_ns() : 0;
 	int backend = probe_backend(cmd);
-	long ret;
+	uint64_t t0 = barrier_enter(cmd, backend, flags, cpu_id);
+	long ret = dispatch(cmd, flags, cpu_id);
 
-	MBI_PROBE_ENTRY(cmd, backend, flags, cpu_id);
-	ret = dispatch(cmd, flags, cpu_id);
-	MBI_PROBE_EXIT(cmd, backend, ret);
-	if (membarrier_unlikely(t0))
-		mbi_stats_record(cmd, ret, t0);
+	barrier_leave(cmd, backend, ret, t0, MBI_BY_PROGRAM);
 	return membarrier_unlikely(ret < 0) ? fail(ret) : (int)ret;
 }
 
@@ -271,13 +287,16 @@ long mbi_service_register(int register_cmd)
 {
 	const struct mbi_config *c = mbi_get_config();
 	int backend = mbi_backend_at(mbi_cmd_index(register_cmd));
+	uint64_t t0;
 	long ret;
 
 	if (__atomic_load_n(&mbi_service_regs, __ATOMIC_ACQUIRE) & register_cmd)
 		return 0;
 	if (backend == MEMBARRIER_BACKEND_NONE)
 		return -c->unserved_errno[mbi_cmd_index(register_cmd)];
+	t0 = barrier_enter(register_cmd, backend, 0, 0);
 	ret = mbi_backend_call(backend, register_cmd, 0, 0);
+	barrier_leave(register_cmd, backend, ret, t0, MBI_BY_LIBRARY);
 	if (ret == 0)	/* Release pairs with the acquire above. */
 		__atomic_fetch_or(&mbi_service_regs, register_cmd,
 				  __ATOMIC_RELEASE);
@@ -288,11 +307,16 @@ long mbi_service_register(int register_cmd)
 long mbi_service_barrier(int cmd, unsigned int flags, int cpu_id)
 {
 	long ret = mbi_service_register(cmd << 1);
-	int idx = mbi_cmd_index(cmd);
+	int idx = mbi_cmd_index(cmd), backend;
+	uint64_t t0;
 
 	if (ret)
 		return ret;
 	if (idx < 0)
 		return -EINVAL;
-	return mbi_share_barrier(mbi_backend_at(idx), cmd, flags, cpu_id);
+	backend = mbi_backend_at(idx);
+	t0 = barrier_enter(cmd, backend, flags, cpu_id);
+	ret = mbi_share_barrier(backend, cmd, flags, cpu_id, MBI_BY_LIBRARY);
+	barrier_leave(cmd, backend, ret, t0, MBI_BY_LIBRARY);
+	return ret;
 }

@@ -307,7 +307,8 @@ static int reached(uint32_t v, uint32_t target)
  * barrier before it wakes none of them but, at most, one to lead it).
  */
 static long __attribute__((noinline))
-share_follow(struct mbi_share_slot *s, uint32_t v, int backend, int cmd)
+share_follow(struct mbi_share_slot *s, uint32_t v, int backend, int cmd,
+	     enum mbi_stats_by by)
 {
 	uint32_t target = (v & MBI_SHARE_COUNT_MASK) + 2 * MBI_SHARE_COUNT_ONE;
 	uint32_t bit = wait_bit(target);
@@ -317,7 +318,7 @@ share_follow(struct mbi_share_slot *s, uint32_t v, int backend, int cmd)
 	__atomic_store_n(&s->lonely, 0, __ATOMIC_RELAXED);
 	for (;;) {
 		if (reached(v, target)) {
-			mbi_stats_shared(cmd);
+			mbi_stats_shared(cmd, by);
 			/* SYNC_CORE: this thread too, as the kernel's own CPU. */
 			if (cmd == MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE)
 				mbi_arch_sync_core();
@@ -353,7 +354,8 @@ share_follow(struct mbi_share_slot *s, uint32_t v, int backend, int cmd)
  * follower's is an RMW that changes nothing, so that it heads a
  * release sequence.
  */
-long mbi_share_protocol(struct mbi_share_slot *s, int backend, int cmd)
+long mbi_share_protocol(struct mbi_share_slot *s, int backend, int cmd,
+			enum mbi_stats_by by)
 {
 	uint32_t v;
 
@@ -364,7 +366,7 @@ long mbi_share_protocol(struct mbi_share_slot *s, int backend, int cmd)
 						__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 			return share_lead(s, backend, cmd, 1);
 	v = __atomic_fetch_add(&s->word, 0, __ATOMIC_ACQ_REL);
-	return share_follow(s, v, backend, cmd);
+	return share_follow(s, v, backend, cmd, by);
 }
 
 /*

@@ -4,14 +4,19 @@
  * (appended to that file) prints, when the process exits, per command:
  * calls, errors, calls served by another caller's barrier (share.c),
  * backend and mechanism, latency p50, p99 and max, as perf stat does.
+ * The program's calls (membarrier(), and through the shim syscall()) and
+ * the library's own (the services' barriers and registrations, and the
+ * registrations the first call makes for them) are counted apart: the
+ * first rows are the program's, then the library's, each row saying by
+ * whom in its last column.
  * `membarrier stat -- CMD` sets it for a program run through the shim.
  *
  * Off (the default), membarrier()'s fast path pays nothing: the gate it
  * loads (core.h) stays shut while accounting is on, which is decided from
  * the environment once at load. On, every call takes the slow path and
  * is timed (clock_gettime, the vDSO) into a per-command log2-linear
- * histogram of relaxed atomic counters: lock-free and async-signal-safe,
- * like the call itself. Only the counts need to be exact; nothing orders
+ * histogram of relaxed atomic counters: lock-free, no lock or allocation
+ * added to a call. Only the counts need to be exact; nothing orders
  * them against other memory, hence relaxed.
  *
  * Histogram: values below 2^SUB_BITS ns have a bucket each; above, each
@@ -54,7 +59,7 @@ struct stats_row {
 };
 
 struct stats_state {
-	struct stats_row rows[NR_ROWS];
+	struct stats_row rows[MBI_NR_BY][NR_ROWS];
 	char path[4096];	/* empty: stderr */
 	char buf[8192];		/* the report */
 	int is_child;		/* a fork() child: report only if it calls */
@@ -92,14 +97,14 @@ static double bucket_mid(unsigned int b)
 	return lo + width / 2;
 }
 
-/* The row of cmd; NULL before the counters are mapped. */
-static struct stats_row *row_of(int cmd)
+/* The row of cmd made by by; NULL before the counters are mapped. */
+static struct stats_row *row_of(int cmd, enum mbi_stats_by by)
 {
 	/* Acquire pairs with the release in stats_init(). */
 	struct stats_state *s = __atomic_load_n(&st, __ATOMIC_ACQUIRE);
 	int idx = mbi_cmd_index(cmd);
 
-	return s ? &s->rows[idx < 0 ? MEMBARRIER_NR_CMDS : idx] : NULL;
+	return s ? &s->rows[by][idx < 0 ? MEMBARRIER_NR_CMDS : idx] : NULL;
 }
 
 static void add(uint64_t *counter, uint64_t n)
@@ -107,9 +112,9 @@ static void add(uint64_t *counter, uint64_t n)
 	__atomic_fetch_add(counter, n, __ATOMIC_RELAXED);
 }
 
-void mbi_stats_record(int cmd, long ret, uint64_t t0)
+void mbi_stats_record(int cmd, long ret, uint64_t t0, enum mbi_stats_by by)
 {
-	struct stats_row *r = row_of(cmd);
+	struct stats_row *r = row_of(cmd, by);
 	uint64_t ns = mbi_now_ns() - t0;
 	uint64_t max;
 
@@ -127,9 +132,9 @@ void mbi_stats_record(int cmd, long ret, uint64_t t0)
 		;
 }
 
-void mbi_stats_count_shared(int cmd)
+void mbi_stats_count_shared(int cmd, enum mbi_stats_by by)
 {
-	struct stats_row *r = row_of(cmd);
+	struct stats_row *r = row_of(cmd, by);
 
 	if (r)
 		add(&r->shared, 1);
@@ -156,9 +161,9 @@ static const char *row_name(int idx)
 	       membarrier_cmd_name(mbi_cmd_of_index(idx));
 }
 
-static size_t put_row(char *buf, size_t size, int idx)
+static size_t put_row(char *buf, size_t size, enum mbi_stats_by by, int idx)
 {
-	const struct stats_row *r = &st->rows[idx];
+	const struct stats_row *r = &st->rows[by][idx];
 	uint64_t calls = __atomic_load_n(&r->calls, __ATOMIC_RELAXED);
 	int cmd = mbi_cmd_of_index(idx);
 	int valid = idx < MEMBARRIER_NR_CMDS;
@@ -170,14 +175,15 @@ static size_t put_row(char *buf, size_t size, int idx)
 	int n;
 
 	n = snprintf(buf, size, "%12llu  %-36s %-9s %-18s %10.2f %10.2f "
-		     "%10.2f %8llu %8llu\n", (unsigned long long)calls,
+		     "%10.2f %8llu %8llu  %s\n", (unsigned long long)calls,
 		     row_name(idx), backend, mech,
 		     (p50 < max ? p50 : max) / 1e3, (p99 < max ? p99 : max) / 1e3,
 		     max / 1e3,
 		     (unsigned long long)__atomic_load_n(&r->shared,
 							  __ATOMIC_RELAXED),
 		     (unsigned long long)__atomic_load_n(&r->errors,
-							  __ATOMIC_RELAXED));
+							  __ATOMIC_RELAXED),
+		     by == MBI_BY_PROGRAM ? "program" : "library");
 	return n < 0 ? 0 : (size_t)n < size ? (size_t)n : size - 1;
 }
 
@@ -188,8 +194,10 @@ static void report(void)
 	size_t len, total = 0, size = sizeof(st->buf);
 	int fd = 2, any = 0;
 
-	for (int idx = 0; idx < NR_ROWS; idx++)
-		total += __atomic_load_n(&st->rows[idx].calls, __ATOMIC_RELAXED);
+	for (int by = 0; by < MBI_NR_BY; by++)
+		for (int idx = 0; idx < NR_ROWS; idx++)
+			total += __atomic_load_n(&st->rows[by][idx].calls,
+						 __ATOMIC_RELAXED);
 	if (st->is_child && !total)
 		return;
 	len = (size_t)snprintf(buf, size,
@@ -197,15 +205,18 @@ static void report(void)
 			       program_invocation_short_name, mbi_getpid());
 	if (total)
 		len += (size_t)snprintf(buf + len, size - len,
-			"%12s  %-36s %-9s %-18s %10s %10s %10s %8s %8s\n",
+			"%12s  %-36s %-9s %-18s %10s %10s %10s %8s %8s  %s\n",
 			"calls", "command", "backend", "mechanism", "p50 us",
-			"p99 us", "max us", "shared", "errors");
-	for (int idx = 0; idx < NR_ROWS && len < size; idx++) {
-		if (!__atomic_load_n(&st->rows[idx].calls, __ATOMIC_RELAXED))
-			continue;
-		len += put_row(buf + len, size - len, idx);
-		any = 1;
-	}
+			"p99 us", "max us", "shared", "errors", "by");
+	for (int by = 0; by < MBI_NR_BY; by++)
+		for (int idx = 0; idx < NR_ROWS && len < size; idx++) {
+			if (!__atomic_load_n(&st->rows[by][idx].calls,
+					     __ATOMIC_RELAXED))
+				continue;
+			len += put_row(buf + len, size - len,
+				       (enum mbi_stats_by)by, idx);
+			any = 1;
+		}
 	if (!any && len < size)
 		len += (size_t)snprintf(buf + len, size - len,
 					"%12s  membarrier calls\n", "no");

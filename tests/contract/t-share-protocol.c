@@ -59,9 +59,10 @@ unsigned int mbi_fast_allowed = MEMBARRIER_CMD_PRIVATE_EXPEDITED;
 unsigned int mbi_fast_cmds = MEMBARRIER_CMD_PRIVATE_EXPEDITED;
 static unsigned long shared_calls;
 
-void mbi_stats_count_shared(int cmd)
+void mbi_stats_count_shared(int cmd, enum mbi_stats_by by)
 {
 	(void)cmd;
+	(void)by;
 	__atomic_fetch_add(&shared_calls, 1, __ATOMIC_RELAXED);
 }
 
@@ -102,7 +103,8 @@ long mbi_backend_call(int backend, int cmd, unsigned int flags, int cpu_id)
 static long barrier(void)
 {
 	return mbi_share_barrier(MEMBARRIER_BACKEND_EMULATED,
-				 MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, -1);
+				 MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, -1,
+				 MBI_BY_PROGRAM);
 }
 
 enum { THREADS = 4 };

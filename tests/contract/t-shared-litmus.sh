@@ -55,9 +55,9 @@ for backend in kernel emulated; do
 		[ "$(kv forbidden "$mb")" = 0 ] && [ "$n" -ge "$ITER" ] &&
 			[ "$n" -ge "$(kv iterations "$ctl")" ]
 		ok $? "$backend, $s: shared membarrier(): no forbidden outcome in $n rounds"
-		row=$(grep -E '^ +[0-9]+ +PRIVATE_EXPEDITED ' "$stats")
+		row=$(grep -E '^ +[0-9]+ +PRIVATE_EXPEDITED .* program$' "$stats")
 		diag "$row"
-		shared=$(printf '%s\n' "$row" | awk '{print $(NF-1)}')
+		shared=$(printf '%s\n' "$row" | awk '{print $(NF-2)}')
 		[ "${shared:-0}" -gt 0 ] 2>/dev/null
 		ok $? "$backend, $s: calls were served by shared barriers ($shared)"
 	done

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <membarrier.h>
+#include <membarrier/fence.h>
 
 #include "lib/tap.h"
 
@@ -115,6 +116,12 @@ static int subject(int argc, char **argv)
 		return 0;
 	if (!strcmp(argv[1], "threads"))
 		return threads();
+	if (!strcmp(argv[1], "fence")) {	/* the services' barriers */
+		for (int i = 0; i < pe; i++)
+			if (mbfence_heavy())
+				return 1;
+		return 0;
+	}
 	if (!strcmp(argv[1], "fork")) {	/* parent pe calls, child sc */
 		pid_t pid;
 
@@ -232,6 +239,22 @@ static int field_is(const char *report, const char *name, int col,
 	return !strncmp(p, word, n) && (p[n] == ' ' || p[n] == '\n');
 }
 
+/* A command's first row ends in word: who made the calls. */
+static int made_by(const char *report, const char *name, const char *word)
+{
+	char pat[128];
+	const char *p, *end;
+	size_t n = strlen(word);
+
+	snprintf(pat, sizeof(pat), " %s ", name);
+	p = strstr(report, pat);
+	if (!p)
+		return 0;
+	end = p + strcspn(p, "\n");
+	return (size_t)(end - p) > n + 1 && end[-(long)n - 1] == ' ' &&
+	       !strncmp(end - n, word, n);
+}
+
 static char out[65536], st[65536];
 
 static void via_shim(const char *where, const char *prefix)
@@ -240,9 +263,12 @@ static void via_shim(const char *where, const char *prefix)
 			 prefix, tool, self);
 
 	tap_ok(status == 0, "%s: stat runs the program, exit status 0", where);
+	/* The first rows are the program's: the library's own come after. */
 	tap_ok(count_of(out, "PRIVATE_EXPEDITED") == 1000 &&
+	       made_by(out, "PRIVATE_EXPEDITED", "program") &&
 	       count_of(out, "PRIVATE_EXPEDITED_SYNC_CORE") == 10 &&
-	       count_of(out, "REGISTER_PRIVATE_EXPEDITED") == 1,
+	       count_of(out, "REGISTER_PRIVATE_EXPEDITED") == 1 &&
+	       made_by(out, "REGISTER_PRIVATE_EXPEDITED", "program"),
 	       "%s: stat counts 1000 PRIVATE_EXPEDITED and 10 SYNC_CORE "
 	       "made through syscall() (%ld, %ld)", where,
 	       count_of(out, "PRIVATE_EXPEDITED"),
@@ -312,6 +338,20 @@ int main(int argc, char **argv)
 	tap_ok(count_of(st, "PRIVATE_EXPEDITED") == -1 &&
 	       (strstr(st, "no  membarrier calls") || status != 0),
 	       "control: raw syscall() without the shim is not counted");
+	/*
+	 * A service's barriers cost the program too: mbfence_heavy()'s 5,
+	 * under the command it runs, by the library (with
+	 * MEMBARRIER_REGISTER_AT_LOAD=0 the first fence registers, once).
+	 */
+	run(out, sizeof(out), "MEMBARRIER_REGISTER_AT_LOAD=0 "
+	    "MEMBARRIER_STATS=1 %s fence 5 2>&1", self);
+	if (!tap_ok(count_of(out, "PRIVATE_EXPEDITED") == 5 &&
+		    made_by(out, "PRIVATE_EXPEDITED", "library") &&
+		    count_of(out, "REGISTER_PRIVATE_EXPEDITED") == 1 &&
+		    made_by(out, "REGISTER_PRIVATE_EXPEDITED", "library"),
+		    "mbfence_heavy(): its 5 barriers and 1 registration "
+		    "counted, by the library"))
+		tap_diag("%s", out);
 	run(out, sizeof(out), "%s none 2>&1", self);
 	tap_ok(strstr(out, "libmembarrier stats") == NULL,
 	       "without MEMBARRIER_STATS: no report");

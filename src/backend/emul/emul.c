@@ -11,8 +11,9 @@
  * Errors are only those membarrier(2) documents. A barrier cannot fail
  * where its command was advertised, but when the scheduler refuses the
  * walk after QUERY advertised it (a seccomp filter installed later, a
- * SCHED_DEADLINE caller): then EINVAL, the man page's word for a command
- * this system does not implement.
+ * SCHED_DEADLINE caller), or, on riscv64, riscv_flush_icache is refused
+ * after it was not: then EINVAL, the man page's word for a command this
+ * system does not implement.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -49,6 +50,10 @@ static int supported_mask(void)
 	int plain = mbi_tlb_is_barrier() || mbi_walk_works(),
 	    sync_core = mbi_tlb_serializes() || mbi_walk_works(),
 	    m = MEMBARRIER_CMD_GET_REGISTRATIONS;
+
+	/* riscv64: without it, threads not running stay unserialized. */
+	if (mbi_arch_sync_core_prepare() != 0)
+		sync_core = 0;
 
 	if (plain)
 		m |= MEMBARRIER_CMD_PRIVATE_EXPEDITED |
@@ -110,7 +115,8 @@ static int sync_core_round(void)
 	mbi_arch_sync_core();
 	/* riscv64: threads not running serialize when they next run
 	 * (src/arch/riscv64.h); nothing elsewhere. */
-	(void)mbi_arch_sync_core_prepare();
+	if (mbi_arch_sync_core_prepare() != 0)
+		return -EINVAL;
 	if (mbi_tlb_serializes() && mbi_tlb_shootdown() == 0)
 		return 0;
 	return walk_result(mbi_walk_cpus(-1, 1));
