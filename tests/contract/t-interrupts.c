@@ -179,6 +179,9 @@ int main(void)
 
 	if (verify_pick_cpus())
 		tap_skip_all("one CPU: no thread runs elsewhere during a call");
+	if (tap_qemu_user())
+		tap_skip_all("qemu-user: the control's thread is interrupted "
+			     "with no call at all (qemu's own host signals)");
 	/* A hang fails the test. Loaded (load average 20 to 30 on 2 CPUs,
 	 * other pinned tests beside it) one check took up to 160 s, and
 	 * five of them outlasted 300 s. */

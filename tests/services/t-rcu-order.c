@@ -55,6 +55,9 @@ int main(void)
 
 	if (verify_pick_cpus())
 		tap_skip_all("one CPU: no reader runs elsewhere");
+	if (tap_qemu_user())
+		tap_skip_all("qemu-user: the control's reader is interrupted "
+			     "with no call at all (qemu's own host signals)");
 	if (membarrier_backend_of(MEMBARRIER_CMD_PRIVATE_EXPEDITED) ==
 	    MEMBARRIER_BACKEND_NONE)
 		tap_skip_all("no heavy fence here");
