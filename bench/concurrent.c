@@ -17,8 +17,11 @@
  * each set landed on CPUs of its own and one caller's rate moved between
  * 3.5 and 5.3 million calls a second from one 200 ms measurement to the
  * next (2-vCPU guest), the per-round ratio from 0.76 to 1.45, and
- * medians of 15 rounds fell from 0.93 to 0.99; with one crew they are
- * 0.995-1.020.
+ * medians of 15 rounds fell from 0.93 to 0.99; with one crew, 11 rounds
+ * gave 0.987-1.032. Phases of 200 ms, not shorter: the callers wake one
+ * by one at a phase's start, and while few of them run the raw call
+ * needs fewer IPIs; with 50 ms phases that start moved the N = 8 median
+ * between 2.5 and 11 (6.1-8.8 with 200 ms).
  *
  * load1 is the 1-minute load average as the line is printed: on a
  * loaded machine the ratios say little, since the raw call's barrier
@@ -191,7 +194,7 @@ static int measure(int n, unsigned long ms, unsigned long rounds,
 int bench_concurrent(int argc, char **argv)
 {
 	static const int callers[] = { 1, 2, 4, 8 };
-	unsigned long ms = 50, rounds = 31;
+	unsigned long ms = 200, rounds = 11;
 	double lib[ROUNDS_MAX], raw[ROUNDS_MAX], ratio[ROUNDS_MAX];
 
 	for (int i = 1; i < argc; i++) {
