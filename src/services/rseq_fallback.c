@@ -105,9 +105,13 @@ static __thread struct record *self;
 static pthread_key_t exit_key;
 static int exit_key_ok;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
-/* Test hook (MEMBARRIER_RSEQ_TEST_DELAY=N): N idle loops between the
- * load of the active pointer and the update, widening the window. */
+/* Test hooks. MEMBARRIER_RSEQ_TEST_DELAY=N: N idle loops between the
+ * load of the active pointer and the update, and in a pop between its
+ * loads of the head and the compare-and-swap, widening both windows.
+ * MEMBARRIER_RSEQ_TEST_CPU=C: every hint is CPU C, as if every thread's
+ * had gone stale, so that threads on all CPUs update one slot at once. */
 static unsigned int test_delay;
+static int test_cpu = -1;
 
 static void release_record(void *r)
 {
@@ -118,10 +122,19 @@ static void release_record(void *r)
 static void init_once(void)
 {
 	const char *d = secure_getenv("MEMBARRIER_RSEQ_TEST_DELAY");
+	const char *c = secure_getenv("MEMBARRIER_RSEQ_TEST_CPU");
 
 	exit_key_ok = pthread_key_create(&exit_key, release_record) == 0;
 	if (d)
 		test_delay = (unsigned int)strtoul(d, NULL, 10);
+	if (c)
+		test_cpu = (int)strtol(c, NULL, 10);
+}
+
+static void test_wait(void)
+{
+	for (volatile unsigned int i = 0; i < test_delay; i++)
+		;
 }
 
 static struct record *claim(void)
@@ -216,7 +229,7 @@ static char *ctl_line(const struct mbrseq_percpu *pc, int cpu)
 static int slot_cpu(struct record *r, const struct mbrseq_percpu *pc)
 {
 	if (membarrier_unlikely(r->uses++ % SLOT_REFRESH == 0)) {
-		int cpu = sched_getcpu();
+		int cpu = test_cpu < 0 ? sched_getcpu() : test_cpu;
 
 		r->cpu = cpu < 0 ? 0 : cpu;
 	}
@@ -231,8 +244,7 @@ static char *active_slot(const struct mbrseq_percpu *pc, int cpu, size_t off)
 		(const struct mbrseq_cpu_ctl *)ctl_line(pc, cpu);
 	char *a = __atomic_load_n(&c->active, __ATOMIC_ACQUIRE);
 
-	for (volatile unsigned int i = 0; i < test_delay; i++)
-		;
+	test_wait();
 	return a + off;
 }
 
@@ -320,10 +332,15 @@ MEMBARRIER_API int mbrseq_fallback_pop(struct mbrseq_percpu *pc, size_t off,
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);	/* before taking it */
 	pop_lock(l);
 	n = __atomic_load_n(head, __ATOMIC_ACQUIRE);
-	while (n && !__atomic_compare_exchange_n(head, &n, n->next, 1,
-						 __ATOMIC_ACQUIRE,
-						 __ATOMIC_ACQUIRE))
-		;
+	while (n) {
+		struct mbrseq_node *next = n->next;
+
+		test_wait();
+		if (__atomic_compare_exchange_n(head, &n, next, 1,
+						__ATOMIC_ACQUIRE,
+						__ATOMIC_ACQUIRE))
+			break;
+	}
 	pop_unlock(l);
 	__atomic_signal_fence(__ATOMIC_SEQ_CST);	/* after leaving it */
 	r->popping = NULL;

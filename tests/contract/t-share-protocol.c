@@ -20,7 +20,10 @@
  *    mutant without the leader's tag hangs; the watchdog fails it);
  *  - when: a lone caller runs its own barriers, with no RMW of the
  *    word; callers that meet turn sharing on; MBI_SHARE_LONELY lonely
- *    shared barriers turn it off.
+ *    shared barriers turn it off;
+ *  - waiting: followers of 50 ms barriers use almost no CPU while they
+ *    wait (their thread CPU clocks), where the control, a thread
+ *    spinning through the same wait, uses most of its wall time.
  * Deterministic: each assertion holds on every interleaving.
  */
 #include <errno.h>
@@ -70,7 +73,8 @@ static unsigned long begun, completed;
 static int fail_all;
 static int in_barrier_overlap;	/* two mock barriers at once: a bug */
 static int running;
-static unsigned int barrier_us = 50;	/* 50: usleep; else a busy wait */
+/* 50 and 1000 or more: usleep; else a busy wait. */
+static unsigned int barrier_us = 50;
 
 static void busy_us(unsigned int us)
 {
@@ -89,8 +93,8 @@ long mbi_backend_call(int backend, int cmd, unsigned int flags, int cpu_id)
 	if (__atomic_fetch_add(&running, 1, __ATOMIC_SEQ_CST))
 		__atomic_store_n(&in_barrier_overlap, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&begun, 1, __ATOMIC_SEQ_CST);
-	if (barrier_us == 50)
-		usleep(50);
+	if (barrier_us == 50 || barrier_us >= 1000)
+		usleep(barrier_us);
 	else
 		busy_us(barrier_us);
 	__atomic_fetch_sub(&running, 1, __ATOMIC_SEQ_CST);
@@ -320,6 +324,91 @@ static void test_gate_mended(void)
 	       "a fork child: sharing off, the gate open");
 }
 
+/* ---- waiting: followers sleep ---- */
+
+enum { FOLLOWERS = 3, LONG_US = 50000 };
+static int leader_done;
+
+static uint64_t clock_ns(clockid_t c)
+{
+	struct timespec t;
+
+	clock_gettime(c, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+struct wait_use {
+	uint64_t cpu, wall;
+	int spin;		/* the control: spin until the barrier ends */
+	int seen;		/* it came while the leader's barrier ran */
+};
+
+/* Starts once the leader's barrier runs: a follower (or the control). */
+static void *follower(void *arg)
+{
+	struct wait_use *u = arg;
+	uint64_t c0, w0;
+
+	/* Too late for the leader's barrier (not run for 50 ms): no use. */
+	while (!__atomic_load_n(&running, __ATOMIC_SEQ_CST))
+		if (__atomic_load_n(&leader_done, __ATOMIC_SEQ_CST))
+			return NULL;
+		else
+			sched_yield();
+	u->seen = 1;
+	c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	w0 = clock_ns(CLOCK_MONOTONIC);
+	if (u->spin)
+		while (__atomic_load_n(&running, __ATOMIC_SEQ_CST))
+			membarrier_arch_relax();
+	else
+		barrier();
+	u->cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
+	u->wall = clock_ns(CLOCK_MONOTONIC) - w0;
+	return NULL;
+}
+
+/* CPU and wall time of n waiters behind one leader's long barrier. */
+static void wait_round(struct wait_use *u, int n, int spin)
+{
+	pthread_t t[FOLLOWERS];
+
+	leader_done = 0;
+	for (int i = 0; i < n; i++) {
+		memset(&u[i], 0, sizeof(u[i]));
+		u[i].spin = spin;
+		pthread_create(&t[i], NULL, follower, &u[i]);
+	}
+	barrier();	/* leads: sharing is on, nobody else runs one */
+	__atomic_store_n(&leader_done, 1, __ATOMIC_SEQ_CST);
+	for (int i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+}
+
+static void test_followers_sleep(void)
+{
+	struct wait_use u[FOLLOWERS], ctl;
+	uint64_t cpu = 0, wall = 0;
+	int n = 0;
+
+	barrier_us = LONG_US;
+	__atomic_store_n(&slot()->shared, 1, __ATOMIC_RELAXED);
+	wait_round(u, FOLLOWERS, 0);
+	for (int i = 0; i < FOLLOWERS; i++)
+		if (u[i].seen)
+			cpu += u[i].cpu, wall += u[i].wall, n++;
+	/* Each waits out the rest of the first barrier and a whole next. */
+	tap_ok(n > 0 && wall >= (uint64_t)n * LONG_US * 1000 && cpu * 4 < wall,
+	       "%d of %d followers of %d ms barriers: %.2f ms CPU in %.1f ms "
+	       "of waiting (under a quarter)", n, FOLLOWERS, LONG_US / 1000,
+	       (double)cpu / 1e6, (double)wall / 1e6);
+	wait_round(&ctl, 1, 1);
+	tap_ok(ctl.seen && ctl.cpu * 4 >= ctl.wall,
+	       "control, a waiter that spins: %.1f ms CPU in %.1f ms (the "
+	       "clocks see spinning)", (double)ctl.cpu / 1e6,
+	       (double)ctl.wall / 1e6);
+}
+
 int main(void)
 {
 	mbi_stats_on = 1;	/* counts shared calls (mock accounting) */
@@ -330,6 +419,7 @@ int main(void)
 	test_next_barrier(3, 4000);
 	test_failures();
 	test_handler();
+	test_followers_sleep();
 	test_switch_off();
 	test_gate_mended();
 	return tap_done();

@@ -38,6 +38,22 @@ kv() {	# kv KEY LINE
 	printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1
 }
 
+# make check-perf: skip the whole script where its timings mean nothing
+# (under sanitizers; with "kernel", where the kernel does not serve
+# PRIVATE_EXPEDITED, the baseline); factor is PERF_FACTOR (2).
+perf_setup() {	# perf_setup [kernel]
+	if [ "${SAN:-}" = 1 ]; then
+		echo "1..0 # SKIP timings under sanitizers measure the sanitizer"
+		exit 0
+	fi
+	if [ "${1:-}" = kernel ] &&
+	   [ "$("$TOOL" status | awk '$1 == "PRIVATE_EXPEDITED" { print $4 }')" != kernel ]; then
+		echo "1..0 # SKIP PRIVATE_EXPEDITED is not served by the kernel here"
+		exit 0
+	fi
+	factor=${PERF_FACTOR:-2}
+}
+
 # Run a TAP program; each of its results becomes one of ours, its name
 # prefixed with LABEL; its failures are printed. Usage: embed LABEL CMD...
 embed() {

@@ -6,15 +6,7 @@
 # 2x (PERF_FACTOR), so that noise on a shared machine never fails it.
 . "$(dirname "$0")/../lib/lib.sh"
 
-if [ "$SAN" = 1 ]; then
-	echo "1..0 # SKIP timings under sanitizers measure the sanitizer"
-	exit 0
-fi
-if [ "$("$TOOL" status | awk '$1 == "PRIVATE_EXPEDITED" { print $4 }')" != kernel ]; then
-	echo "1..0 # SKIP PRIVATE_EXPEDITED is not served by the kernel here"
-	exit 0
-fi
-factor=${PERF_FACTOR:-2}
+perf_setup kernel
 line=$("$TOOL" bench core --rounds 21)
 diag "$line"
 ratio=$(kv ratio "$line")

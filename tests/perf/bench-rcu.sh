@@ -8,10 +8,7 @@
 # noise on a shared machine never fails it. One run per target.
 . "$(dirname "$0")/../lib/lib.sh"
 
-if [ "$SAN" = 1 ]; then
-	echo "1..0 # SKIP timings under sanitizers measure the sanitizer"
-	exit 0
-fi
+perf_setup
 secs=0.5
 
 # bench R W [sandbox mode]: the run's output in $out, its status in $st.
@@ -42,8 +39,6 @@ fi
 n=$(printf '%s\n' "$out" | grep -c '^impl=liburcu-\(memb\|mb\|signal\|qsbr\) ')
 [ "$n" -eq 4 ]
 ok $? "liburcu's memb, mb, signal and qsbr rows ($n)"
-
-factor=${PERF_FACTOR:-2}
 
 # within MEASURED WANTED: MEASURED >= WANTED / factor
 within() {
