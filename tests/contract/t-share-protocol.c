@@ -54,6 +54,7 @@ void counted_futex_wait_bits(uint32_t *addr, uint32_t val, uint32_t bits)
 	mbi_futex_wait_bits(addr, val, bits);
 }
 
+#include "lib/clock.h"
 #include "lib/tap.h"
 
 int mbi_stats_on;
@@ -78,13 +79,10 @@ static unsigned int barrier_us = 50;
 
 static void busy_us(unsigned int us)
 {
-	struct timespec t0, t;
+	uint64_t end = test_now_ns() + (uint64_t)us * 1000;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	do
-		clock_gettime(CLOCK_MONOTONIC, &t);
-	while ((t.tv_sec - t0.tv_sec) * 1000000000L +
-	       (t.tv_nsec - t0.tv_nsec) < (long)us * 1000);
+	while (test_now_ns() < end)
+		;
 }
 
 long mbi_backend_call(int backend, int cmd, unsigned int flags, int cpu_id)
@@ -329,14 +327,6 @@ static void test_gate_mended(void)
 enum { FOLLOWERS = 3, LONG_US = 50000 };
 static int leader_done;
 
-static uint64_t clock_ns(clockid_t c)
-{
-	struct timespec t;
-
-	clock_gettime(c, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
 struct wait_use {
 	uint64_t cpu, wall;
 	int spin;		/* the control: spin until the barrier ends */
@@ -350,21 +340,21 @@ static void *follower(void *arg)
 	uint64_t c0, w0;
 
 	/* Too late for the leader's barrier (not run for 50 ms): no use. */
-	while (!__atomic_load_n(&running, __ATOMIC_SEQ_CST))
+	while (!__atomic_load_n(&running, __ATOMIC_SEQ_CST)) {
 		if (__atomic_load_n(&leader_done, __ATOMIC_SEQ_CST))
 			return NULL;
-		else
-			sched_yield();
+		sched_yield();
+	}
 	u->seen = 1;
-	c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
-	w0 = clock_ns(CLOCK_MONOTONIC);
+	c0 = test_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	w0 = test_now_ns();
 	if (u->spin)
 		while (__atomic_load_n(&running, __ATOMIC_SEQ_CST))
 			membarrier_arch_relax();
 	else
 		barrier();
-	u->cpu = clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
-	u->wall = clock_ns(CLOCK_MONOTONIC) - w0;
+	u->cpu = test_clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0;
+	u->wall = test_now_ns() - w0;
 	return NULL;
 }
 
